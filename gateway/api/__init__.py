@@ -1,0 +1,1 @@
+"""gRPC servicers: they translate between protobuf and the service layer, nothing more."""

@@ -1,0 +1,97 @@
+"""MembersService: translation only; the rules live in gateway.domain.members."""
+
+from __future__ import annotations
+
+import asyncio
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from gateway._proto.copay.v1 import members_pb2 as pb
+from gateway._proto.copay.v1 import members_pb2_grpc
+from gateway.api.auth import rpc
+from gateway.api.idempotency import request_key
+from gateway.api.names import (check_request_id, decode_token, encode_token, member_name, page_size,
+                               parse_member, parse_region, require_own_region)
+from gateway.domain.errors import Violations
+from gateway.domain.identity import IdHasher, id_number_problem
+from gateway.domain.members import EnrolmentStatus, InsuranceType, Member, MemberReport, RawRecord, validate_records
+from gateway.security.principal import Kind, Principal
+from gateway.service import members as service
+from gateway.service.ports import UnitOfWorkFactory
+
+INSURANCE_TYPES = {pb.INSURANCE_TYPE_EMPLOYEE: InsuranceType.EMPLOYEE, pb.INSURANCE_TYPE_RESIDENT: InsuranceType.RESIDENT}
+STATUSES = {pb.ENROLMENT_STATUS_NORMAL: EnrolmentStatus.NORMAL, pb.ENROLMENT_STATUS_LAPSED: EnrolmentStatus.LAPSED,
+            pb.ENROLMENT_STATUS_TERMINATED: EnrolmentStatus.TERMINATED,
+            pb.ENROLMENT_STATUS_TRANSFERRED_OUT: EnrolmentStatus.TRANSFERRED_OUT}
+_TYPE_CODES = {v: k for k, v in INSURANCE_TYPES.items()}
+_STATUS_CODES = {v: k for k, v in STATUSES.items()}
+
+
+def timestamp(value) -> Timestamp:  # type: ignore[no-untyped-def]
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def member_message(member: Member) -> pb.Member:
+    return pb.Member(name=member_name(member.region, member.psn_no), psn_no=member.psn_no,
+                     insuring_region=member.region, insurance_type=_TYPE_CODES[member.insurance_type],
+                     enrolment_status=_STATUS_CODES[member.status], moved_to_region=member.moved_to or "",
+                     create_time=timestamp(member.created_at), update_time=timestamp(member.updated_at))
+
+
+class MembersServicer(members_pb2_grpc.MembersServiceServicer):
+    def __init__(self, uow: UnitOfWorkFactory, hasher: IdHasher) -> None:
+        self._uow = uow
+        self._hash = hasher
+
+    @rpc(Kind.REGION)
+    async def BatchUpsertMembers(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        problems = Violations()
+        region = parse_region(request.parent, problems)
+        check_request_id(request.request_id, problems)
+        raw = [RawRecord(r.psn_no, r.id_number, r.pooling_region, INSURANCE_TYPES.get(r.insurance_type),
+                         STATUSES.get(r.enrolment_status)) for r in request.members]
+        validate_records(raw, problems)
+        problems.raise_if_any()
+        require_own_region(caller, region)
+        reports = [MemberReport(r.psn_no, self._hash(r.id_number), r.pooling_region, r.insurance_type, r.status)
+                   for r in raw]  # type: ignore[arg-type]
+        key = request_key(caller, "BatchUpsertMembers", request)
+
+        def render(stored: list[Member]) -> bytes:
+            return pb.BatchUpsertMembersResponse(members=[member_message(m) for m in stored]).SerializeToString()
+
+        answer = await asyncio.to_thread(service.upsert_members, self._uow, region, reports, key, render)
+        return pb.BatchUpsertMembersResponse.FromString(answer)
+
+    @rpc(Kind.REGION)
+    async def GetMember(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        problems = Violations()
+        region, psn_no = parse_member(request.name, problems)
+        problems.raise_if_any()
+        require_own_region(caller, region)
+        return member_message(await asyncio.to_thread(service.get_member, self._uow, region, psn_no))
+
+    @rpc(Kind.REGION)
+    async def LookupMember(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        problems = Violations()
+        region = parse_region(request.parent, problems)
+        if (why := id_number_problem(request.id_number)) is not None:
+            problems.add("id_number", why)
+        problems.raise_if_any()
+        require_own_region(caller, region)
+        id_hash = self._hash(request.id_number)
+        return member_message(await asyncio.to_thread(service.lookup_member, self._uow, region, id_hash))
+
+    @rpc(Kind.REGION)
+    async def ListMembers(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        problems = Violations()
+        region = parse_region(request.parent, problems)
+        size = page_size(request.page_size, problems)
+        after = decode_token(request.page_token, request.parent, problems)
+        problems.raise_if_any()
+        require_own_region(caller, region)
+        rows, more = await asyncio.to_thread(service.list_members, self._uow, region, after, size)
+        token = encode_token(request.parent, rows[-1].psn_no) if more else ""
+        return pb.ListMembersResponse(members=[member_message(m) for m in rows], next_page_token=token)

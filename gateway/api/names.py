@@ -1,0 +1,81 @@
+"""Resource names (AIP-122), the caller-owns-it check, and page tokens (AIP-158)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+
+from gateway.domain.errors import Category, Refusal, Violations
+from gateway.domain.regions import admdvs_problem
+from gateway.security.principal import Principal
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
+
+
+def region_name(admdvs: str) -> str:
+    return f"regions/{admdvs}"
+
+
+def member_name(admdvs: str, psn_no: str) -> str:
+    return f"regions/{admdvs}/members/{psn_no}"
+
+
+def parse_region(name: str, problems: Violations, field: str = "parent") -> str:
+    parts = name.split("/")
+    if len(parts) != 2 or parts[0] != "regions":
+        problems.add(field, "must look like regions/{admdvs}, for example regions/320300")
+        return ""
+    if (why := admdvs_problem(parts[1])) is not None:
+        problems.add(field, why)
+    return parts[1]
+
+
+def parse_member(name: str, problems: Violations, field: str = "name") -> tuple[str, str]:
+    parts = name.split("/")
+    if len(parts) != 4 or parts[0] != "regions" or parts[2] != "members" or not parts[3]:
+        problems.add(field, "must look like regions/{admdvs}/members/{psn_no}")
+        return "", ""
+    if (why := admdvs_problem(parts[1])) is not None:
+        problems.add(field, why)
+    return parts[1], parts[3]
+
+
+def check_request_id(request_id: str, problems: Violations) -> None:
+    if not _REQUEST_ID.match(request_id):
+        problems.add("request_id", "required: 1 to 64 printable ASCII characters without spaces (AIP-155)")
+
+
+def require_own_region(caller: Principal, region: str) -> None:
+    if caller.name != region:
+        raise Refusal(Category.PERMISSION_DENIED, "REGION_NOT_CALLER",
+                      f"region {caller.name} may act only for its own members, not for region {region}",
+                      metadata={"caller_region": caller.name, "region": region})
+
+
+def page_size(requested: int, problems: Violations) -> int:
+    if requested < 0:
+        problems.add("page_size", "must not be negative")
+    return DEFAULT_PAGE_SIZE if requested <= 0 else min(requested, MAX_PAGE_SIZE)
+
+
+def encode_token(scope: str, after: str) -> str:
+    payload = json.dumps({"s": scope, "a": after}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_token(token: str, scope: str, problems: Violations) -> str | None:
+    """The key to continue after, or None for the first page. ``scope`` binds a token to its query."""
+    if not token:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if payload["s"] == scope and isinstance(payload["a"], str):
+            return payload["a"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        pass
+    problems.add("page_token", "not a token from a previous response to this same request")
+    return None

@@ -1,0 +1,1 @@
+"""Pure domain rules: no transport, no database (see ARCHITECTURE.md)."""

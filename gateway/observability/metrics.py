@@ -1,0 +1,25 @@
+"""Prometheus metrics on their own HTTP port (localhost by default)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.calls = Counter("copay_rpc_calls", "RPCs handled, by method and status code",
+                             ["method", "code"], registry=self.registry)
+        self.latency = Histogram("copay_rpc_latency_seconds", "RPC latency, by method and status code",
+                                 ["method", "code"], buckets=LATENCY_BUCKETS, registry=self.registry)
+
+    def observe(self, method: str, code: str, seconds: float) -> None:
+        self.calls.labels(method, code).inc()
+        self.latency.labels(method, code).observe(seconds)
+
+    def serve(self, host: str, port: int) -> int:
+        """Starts the /metrics endpoint; returns the bound port (``port`` may be 0)."""
+        httpd, _thread = start_http_server(port, addr=host, registry=self.registry)
+        return httpd.server_address[1]

@@ -1,0 +1,88 @@
+"""The gRPC server: mTLS with client certificates required, reflection,
+health, limits, and a graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from gateway._proto.copay.v1 import members_pb2, members_pb2_grpc
+from gateway.api.interceptor import CallInterceptor
+from gateway.api.members import MembersServicer
+from gateway.config import Settings
+from gateway.domain.identity import IdHasher
+from gateway.observability.metrics import Metrics
+from gateway.store import unit_of_work
+from gateway.store.db import make_engine
+from gateway.store.migrate import upgrade
+
+log = logging.getLogger("copay.server")
+SERVICES = (members_pb2.DESCRIPTOR.services_by_name["MembersService"].full_name,)
+
+
+def channel_options(settings: Settings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        # Keepalive: ping idle clients every minute; refuse clients that ping
+        # more than once per 10 s (two strikes, then GOAWAY).
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_ping_strikes", 2),
+        ("grpc.max_connection_idle_ms", 30 * 60_000),
+    ]
+
+
+def credentials(settings: Settings) -> grpc.ServerCredentials:
+    return grpc.ssl_server_credentials(
+        [(settings.path("server-key.pem").read_bytes(), settings.path("server.pem").read_bytes())],
+        root_certificates=settings.path("ca.pem").read_bytes(), require_client_auth=True)
+
+
+async def serve(settings: Settings) -> None:
+    tls = credentials(settings)
+    hasher = IdHasher(settings.id_hash_key())
+    engine = make_engine(settings.database_url, settings.db_pool_size)
+    upgrade(engine)
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="db"))
+
+    metrics = Metrics()
+    server = grpc.aio.server(interceptors=[CallInterceptor(metrics)], options=channel_options(settings),
+                             maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
+    members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(unit_of_work.factory(engine), hasher),
+                                                          server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_secure_port(settings.listen, tls)
+    await server.start()
+    for name in ("", *SERVICES):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    metrics_port = None
+    if settings.metrics_listen != "off":
+        host, _, metrics_at = settings.metrics_listen.rpartition(":")
+        metrics_port = metrics.serve(host, int(metrics_at))
+    host = settings.listen.rpartition(":")[0]
+    log.info("listening", extra={"fields": {
+        "address": f"{host}:{port}", "port": port, "metrics_port": metrics_port,
+        "database": engine.url.render_as_string(hide_password=True), "services": list(SERVICES)}})
+
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    log.info("shutting down", extra={"fields": {"grace_seconds": settings.shutdown_grace_seconds}})
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(settings.shutdown_grace_seconds)
+    engine.dispose()
+    log.info("stopped")

@@ -1,0 +1,1 @@
+"""Use cases: each takes validated domain input and a unit of work."""

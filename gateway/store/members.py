@@ -1,0 +1,58 @@
+"""Member rows <-> domain members."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, Row, select, text
+
+from gateway.domain.members import EnrolmentStatus, InsuranceType, Member
+from gateway.store.tables import ACTIVE, members
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _member(row: Row) -> Member:
+    return Member(row.region, row.psn_no, row.id_hash, InsuranceType(row.insurance_type),
+                  EnrolmentStatus(row.status), row.moved_to, utc(row.created_at), utc(row.updated_at))
+
+
+class SqlMembers:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, region: str, psn_no: str) -> Member | None:
+        row = self._conn.execute(
+            select(members).where(members.c.region == region, members.c.psn_no == psn_no)).first()
+        return _member(row) if row else None
+
+    def active_holder(self, id_hash: str) -> Member | None:
+        row = self._conn.execute(select(members).where(members.c.id_hash == id_hash, text(ACTIVE))).first()
+        return _member(row) if row else None
+
+    def in_region_by_hash(self, region: str, id_hash: str) -> Member | None:
+        """The region's active enrolment of that person, else its latest one."""
+        row = self._conn.execute(
+            select(members).where(members.c.region == region, members.c.id_hash == id_hash)
+            .order_by(text(f"CASE WHEN {ACTIVE} THEN 0 ELSE 1 END"), members.c.updated_at.desc())).first()
+        return _member(row) if row else None
+
+    def save(self, member: Member) -> None:
+        values = {"id_hash": member.id_hash, "insurance_type": member.insurance_type.value,
+                  "status": member.status.value, "moved_to": member.moved_to, "updated_at": member.updated_at}
+        updated = self._conn.execute(
+            members.update().where(members.c.region == member.region, members.c.psn_no == member.psn_no)
+            .values(**values))
+        if updated.rowcount == 0:
+            self._conn.execute(members.insert().values(region=member.region, psn_no=member.psn_no,
+                                                       created_at=member.created_at, **values))
+
+    def page(self, region: str, after_psn_no: str | None, limit: int) -> list[Member]:
+        query = select(members).where(members.c.region == region)
+        if after_psn_no is not None:
+            query = query.where(members.c.psn_no > after_psn_no)
+        rows = self._conn.execute(query.order_by(members.c.psn_no).limit(limit))
+        return [_member(row) for row in rows]

@@ -1,0 +1,69 @@
+"""One database transaction, with the repositories bound to it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from gateway.service.ports import Conflict, PriorAnswer
+from gateway.store.db import READONLY
+from gateway.store.members import SqlMembers
+from gateway.store.tables import request_log
+
+
+class SqlRequestLog:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def find(self, caller: str, request_id: str) -> PriorAnswer | None:
+        row = self._conn.execute(select(request_log.c.fingerprint, request_log.c.response).where(
+            request_log.c.caller == caller, request_log.c.request_id == request_id)).first()
+        return PriorAnswer(row.fingerprint, bytes(row.response)) if row else None
+
+    def add(self, caller: str, request_id: str, answer: PriorAnswer) -> None:
+        self._conn.execute(request_log.insert().values(
+            caller=caller, request_id=request_id, fingerprint=answer.fingerprint, response=answer.response,
+            created_at=datetime.now(timezone.utc)))
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, readonly: bool = False) -> None:
+        self._engine = engine
+        self._readonly = readonly
+
+    def __enter__(self) -> "SqlUnitOfWork":
+        conn = self._engine.connect()
+        if self._readonly:
+            conn = conn.execution_options(**{READONLY: True})
+        self._conn = conn
+        self._tx = conn.begin()
+        self.members = SqlMembers(conn)
+        self.requests = SqlRequestLog(conn)
+        return self
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self._conn.close()
+        if isinstance(exc, IntegrityError) or _is_lock_conflict(exc):
+            raise Conflict(str(exc.orig) if hasattr(exc, "orig") else str(exc)) from exc
+
+
+def _is_lock_conflict(exc: BaseException | None) -> bool:
+    """SQLite 'database is locked' past the busy timeout; PostgreSQL deadlock or serialization failure."""
+    if not isinstance(exc, OperationalError):
+        return False
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in ("40001", "40P01") or "database is locked" in str(exc.orig)
+
+
+def factory(engine: Engine):  # type: ignore[no-untyped-def]
+    """The UnitOfWorkFactory for ``engine``."""
+    return lambda readonly=False: SqlUnitOfWork(engine, readonly)
