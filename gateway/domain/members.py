@@ -16,7 +16,7 @@ Decisions where the issue was silent:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -75,7 +75,7 @@ class RawRecord:
     """A record as received, before validation (enums already mapped, None if unknown)."""
 
     psn_no: str
-    id_number: str
+    id_number: str = field(repr=False)  # never printed, so never logged by accident
     pooling_region: str
     insurance_type: InsuranceType | None
     status: EnrolmentStatus | None

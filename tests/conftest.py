@@ -1,0 +1,93 @@
+"""Shared fixtures: the dev PKI, and the two database engines.
+
+PostgreSQL: a fresh database per test run on COPAY_TEST_POSTGRES_URL
+(default postgresql+psycopg://postgres@127.0.0.1:5432/postgres), dropped at
+the end. If the server cannot be reached the PostgreSQL cases are skipped,
+except under CI=true, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from gateway.domain.identity import IdHasher
+from gateway.security.pki import init_dev_pki
+from gateway.store.db import make_engine
+from gateway.store.migrate import upgrade
+
+POSTGRES_ADMIN_URL = os.environ.get("COPAY_TEST_POSTGRES_URL",
+                                    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("certs")
+    init_dev_pki(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def hasher(pki: Path) -> IdHasher:
+    return IdHasher(bytes.fromhex((pki / "id-hash.key").read_text()))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The admin URL of a reachable PostgreSQL server."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not reachable"
+        message = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
+        pytest.skip(message)
+    finally:
+        admin.dispose()
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
+def fresh_postgres(postgres_server: str):  # type: ignore[no-untyped-def]
+    """Makes fresh, empty databases on the PostgreSQL server; drops them at the end."""
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"copay_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as conn:
+        for name in made:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of the backend named by the test's parameter."""
+    backend = getattr(request, "param", "sqlite")
+    url = f"sqlite:///{tmp_path / 'copay.db'}" if backend == "sqlite" else request.getfixturevalue("fresh_postgres")()
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()

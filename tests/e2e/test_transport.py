@@ -1,0 +1,87 @@
+"""mTLS refusals, limits and graceful shutdown of the real server."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from gateway._proto.copay.v1 import members_pb2 as pb
+from gateway._proto.copay.v1 import members_pb2_grpc
+from tests.e2e.conftest import start_gateway
+
+pytestmark = pytest.mark.e2e
+T = 5
+
+
+@pytest.fixture
+def own_gateway(pki, tmp_path):
+    """A gateway of the test's own on a fresh SQLite database; started by the test with its settings."""
+    started = []
+
+    def start(**env):
+        gw = start_gateway(pki, f"sqlite:///{tmp_path / 'copay.db'}", tmp_path, **env)
+        started.append(gw)
+        return gw
+
+    yield start
+    for gw in started:
+        gw.stop()
+
+
+@pytest.mark.parametrize("cert, ca", [(None, "ca.pem"), ("foreign-region-320300", "ca.pem"),
+                                      ("expired-region-320300", "ca.pem")])
+def test_untrusted_clients_are_refused_at_the_handshake(gateway, cert, ca):
+    with pytest.raises(grpc.RpcError) as err:
+        gateway.members(cert).ListMembers(pb.ListMembersRequest(parent="regions/320300"), timeout=T)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_client_that_does_not_trust_the_server_is_refused(gateway):
+    stub = members_pb2_grpc.MembersServiceStub(gateway.channel("region-320300", ca="foreign-ca.pem"))
+    with pytest.raises(grpc.RpcError) as err:
+        stub.ListMembers(pb.ListMembersRequest(parent="regions/320300"), timeout=T)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_calls_beyond_the_concurrency_limit_get_resource_exhausted(own_gateway):
+    gw = own_gateway(COPAY_MAX_CONCURRENT_RPCS="1")
+    watch = health_pb2_grpc.HealthStub(gw.channel()).Watch(health_pb2.HealthCheckRequest(), timeout=30)
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING  # holds the only slot
+    with pytest.raises(grpc.RpcError) as err:
+        gw.members().ListMembers(pb.ListMembersRequest(parent="regions/320300"), timeout=T)
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    watch.cancel()
+
+
+def test_oversized_message_is_refused(own_gateway):
+    gw = own_gateway(COPAY_MAX_MESSAGE_BYTES="20000")
+    huge = pb.BatchUpsertMembersRequest(parent="regions/320300", request_id="big",
+                                        members=[pb.MemberRecord(psn_no="x" * 30000)])
+    with pytest.raises(grpc.RpcError) as err:
+        gw.members().BatchUpsertMembers(huge, timeout=T)
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_sigterm_turns_health_not_serving_and_exits_cleanly(own_gateway):
+    gw = own_gateway(COPAY_SHUTDOWN_GRACE_SECONDS="3")
+    watch = health_pb2_grpc.HealthStub(gw.channel()).Watch(health_pb2.HealthCheckRequest(), timeout=30)
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+    statuses = []
+    reader = threading.Thread(target=lambda: statuses.extend(r.status for r in _until_closed(watch)))
+    reader.start()
+    gw.process.send_signal(signal.SIGTERM)
+    assert gw.process.wait(timeout=20) == 0
+    reader.join(timeout=10)
+    assert health_pb2.HealthCheckResponse.NOT_SERVING in statuses
+    assert '"msg": "shutting down"' in gw.log() and '"msg": "stopped"' in gw.log()
+
+
+def _until_closed(stream):
+    try:
+        yield from stream
+    except grpc.RpcError:
+        return

@@ -1,0 +1,48 @@
+"""The contracts: generated code up to date, buf lint and breaking, every RPC authorised."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway import server
+from gateway._proto.copay.v1 import members_pb2
+from gateway.api.members import MembersServicer
+
+ROOT = Path(__file__).resolve().parent.parent
+BUF = shutil.which("buf", path=str(Path(sys.executable).parent)) or shutil.which("buf")
+
+
+def test_generated_code_matches_the_protos():
+    done = subprocess.run([sys.executable, "scripts/genproto.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_buf_lint_passes():
+    assert BUF, "buf is installed by the test extra (buf-bin)"
+    done = subprocess.run([BUF, "lint"], cwd=ROOT / "protos", capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_buf_breaking_against_main():
+    """A change to protos/ must not break what main already publishes."""
+    against = os.environ.get("COPAY_BUF_AGAINST", ".git#branch=main,subdir=protos")
+    has_main = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "main:protos"], cwd=ROOT,
+                              capture_output=True).returncode == 0
+    if against.startswith(".git") and not has_main:
+        pytest.skip("no main branch with protos/ to compare against")
+    done = subprocess.run([BUF, "breaking", "protos", "--against", against], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("servicer, descriptor", [(MembersServicer, members_pb2.DESCRIPTOR.services_by_name[
+    "MembersService"])])
+def test_every_rpc_declares_the_principals_it_admits(servicer, descriptor):
+    assert descriptor.full_name in server.SERVICES
+    for method in descriptor.methods:
+        assert getattr(getattr(servicer, method.name), "admits", None), f"{method.name} has no @rpc(...)"
