@@ -49,6 +49,17 @@ class Gateway:
     def log(self) -> str:
         return self.log_path.read_text()
 
+    def calls(self, *request_ids: str, timeout: float = 5.0) -> list[dict]:
+        """The JSON log lines of calls with these request ids, waiting for them: a refused call's
+        status reaches the client before the gateway writes its log line."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = [json.loads(line) for line in self.log().splitlines() if '"msg": "rpc"' in line]
+            found = [e for e in entries if e.get("request_id") in request_ids]
+            if len(found) >= len(request_ids) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
+
     def stop(self) -> int:
         for channel in self.channels:
             channel.close()
