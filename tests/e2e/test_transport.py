@@ -85,3 +85,25 @@ def _until_closed(stream):
         yield from stream
     except grpc.RpcError:
         return
+
+
+def test_sigterm_lets_an_in_flight_call_finish(own_gateway, tmp_path):
+    import sqlite3
+    import time
+    from datetime import date
+
+    from gateway.sample import id_number
+
+    gw = own_gateway(COPAY_SHUTDOWN_GRACE_SECONDS="10")
+    lock = sqlite3.connect(tmp_path / "copay.db", isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # the gateway's write now waits for this lock
+    request = pb.BatchUpsertMembersRequest(parent="regions/320300", request_id="in-flight", members=[
+        pb.MemberRecord(psn_no="F1", id_number=id_number("320300", date(1990, 1, 1), 1), pooling_region="320300",
+                        insurance_type=pb.INSURANCE_TYPE_EMPLOYEE, enrolment_status=pb.ENROLMENT_STATUS_NORMAL)])
+    call = gw.members().BatchUpsertMembers.future(request, timeout=20)
+    time.sleep(1.0)  # let the call reach the server and block on the lock
+    gw.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    lock.execute("ROLLBACK")
+    assert call.result().members[0].psn_no == "F1"
+    assert gw.process.wait(timeout=20) == 0
