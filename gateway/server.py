@@ -12,9 +12,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from gateway._proto.copay.v1 import members_pb2, members_pb2_grpc
+from gateway import policies
+from gateway._proto.copay.v1 import (bindings_pb2, bindings_pb2_grpc, members_pb2, members_pb2_grpc, policies_pb2,
+                                     policies_pb2_grpc)
+from gateway.api.bindings import BindingsServicer
 from gateway.api.interceptor import CallInterceptor
 from gateway.api.members import MembersServicer
+from gateway.api.policies import PoliciesServicer
 from gateway.config import Settings
 from gateway.domain.identity import IdHasher
 from gateway.observability.metrics import Metrics
@@ -23,7 +27,8 @@ from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 
 log = logging.getLogger("copay.server")
-SERVICES = (members_pb2.DESCRIPTOR.services_by_name["MembersService"].full_name,)
+SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, policies_pb2)
+                 for service in module.DESCRIPTOR.services_by_name.values())
 
 
 def channel_options(settings: Settings) -> list[tuple[str, int]]:
@@ -58,8 +63,10 @@ async def serve(settings: Settings) -> None:
     metrics = Metrics()
     server = grpc.aio.server(interceptors=[CallInterceptor(metrics)], options=channel_options(settings),
                              maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
-    members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(unit_of_work.factory(engine), hasher),
-                                                          server)
+    uow, in_force = unit_of_work.factory(engine), policies.load()
+    members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(uow, hasher), server)
+    bindings_pb2_grpc.add_BindingsServiceServicer_to_server(BindingsServicer(uow, hasher, in_force), server)
+    policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(in_force), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

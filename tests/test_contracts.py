@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from gateway import server
-from gateway._proto.copay.v1 import members_pb2
+from gateway._proto.copay.v1 import bindings_pb2, members_pb2, policies_pb2
+from gateway.api.bindings import BindingsServicer
 from gateway.api.members import MembersServicer
+from gateway.api.policies import PoliciesServicer
 
 ROOT = Path(__file__).resolve().parent.parent
 BUF = shutil.which("buf", path=str(Path(sys.executable).parent)) or shutil.which("buf")
@@ -40,8 +42,11 @@ def test_buf_breaking_against_main():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("servicer, descriptor", [(MembersServicer, members_pb2.DESCRIPTOR.services_by_name[
-    "MembersService"])])
+@pytest.mark.parametrize("servicer, descriptor", [
+    (MembersServicer, members_pb2.DESCRIPTOR.services_by_name["MembersService"]),
+    (BindingsServicer, bindings_pb2.DESCRIPTOR.services_by_name["BindingsService"]),
+    (PoliciesServicer, policies_pb2.DESCRIPTOR.services_by_name["PoliciesService"]),
+])
 def test_every_rpc_declares_the_principals_it_admits(servicer, descriptor):
     assert descriptor.full_name in server.SERVICES
     for method in descriptor.methods:

@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from gateway._proto.copay.v1 import members_pb2 as pb
 from gateway._proto.copay.v1 import members_pb2_grpc
 from gateway.api.auth import rpc
+from gateway.api.enums import EnumMap
 from gateway.api.idempotency import request_key
 from gateway.api.names import (check_request_id, decode_token, encode_token, member_name, page_size,
                                parse_member, parse_region, require_own_region)
@@ -19,12 +20,8 @@ from gateway.security.principal import Kind, Principal
 from gateway.service import members as service
 from gateway.service.ports import UnitOfWorkFactory
 
-INSURANCE_TYPES = {pb.INSURANCE_TYPE_EMPLOYEE: InsuranceType.EMPLOYEE, pb.INSURANCE_TYPE_RESIDENT: InsuranceType.RESIDENT}
-STATUSES = {pb.ENROLMENT_STATUS_NORMAL: EnrolmentStatus.NORMAL, pb.ENROLMENT_STATUS_LAPSED: EnrolmentStatus.LAPSED,
-            pb.ENROLMENT_STATUS_TERMINATED: EnrolmentStatus.TERMINATED,
-            pb.ENROLMENT_STATUS_TRANSFERRED_OUT: EnrolmentStatus.TRANSFERRED_OUT}
-_TYPE_CODES = {v: k for k, v in INSURANCE_TYPES.items()}
-_STATUS_CODES = {v: k for k, v in STATUSES.items()}
+INSURANCE_TYPES = EnumMap(pb.InsuranceType, InsuranceType)
+STATUSES = EnumMap(pb.EnrolmentStatus, EnrolmentStatus)
 
 
 def timestamp(value) -> Timestamp:  # type: ignore[no-untyped-def]
@@ -35,8 +32,8 @@ def timestamp(value) -> Timestamp:  # type: ignore[no-untyped-def]
 
 def member_message(member: Member) -> pb.Member:
     return pb.Member(name=member_name(member.region, member.psn_no), psn_no=member.psn_no,
-                     insuring_region=member.region, insurance_type=_TYPE_CODES[member.insurance_type],
-                     enrolment_status=_STATUS_CODES[member.status], moved_to_region=member.moved_to or "",
+                     insuring_region=member.region, insurance_type=INSURANCE_TYPES.wire(member.insurance_type),
+                     enrolment_status=STATUSES.wire(member.status), moved_to_region=member.moved_to or "",
                      create_time=timestamp(member.created_at), update_time=timestamp(member.updated_at))
 
 
@@ -50,8 +47,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         problems = Violations()
         region = parse_region(request.parent, problems)
         check_request_id(request.request_id, problems)
-        raw = [RawRecord(r.psn_no, r.id_number, r.pooling_region, INSURANCE_TYPES.get(r.insurance_type),
-                         STATUSES.get(r.enrolment_status)) for r in request.members]
+        raw = [RawRecord(r.psn_no, r.id_number, r.pooling_region, INSURANCE_TYPES.domain(r.insurance_type),
+                         STATUSES.domain(r.enrolment_status)) for r in request.members]
         validate_records(raw, problems)
         problems.raise_if_any()
         require_own_region(caller, region)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable, Protocol
 
+from gateway.domain.bindings import Binding, Party, Status
 from gateway.domain.members import Member
 
 
@@ -31,9 +33,26 @@ class RequestLog(Protocol):
     def add(self, caller: str, request_id: str, answer: PriorAnswer) -> None: ...
 
 
+class BindingRepository(Protocol):
+    def get(self, binding_id: str) -> Binding | None: ...
+    def live_between(self, grantor: Party, beneficiary: Party) -> Binding | None: ...
+    def live_of(self, member: Party) -> list[Binding]: ...
+    def page(self, member: Party, as_grantor: bool, status: Status | None, after: int | None,
+             limit: int) -> list[Binding]: ...
+    def add(self, binding: Binding) -> Binding: ...
+    def save(self, binding: Binding, known: int) -> None: ...
+
+
+class CrossProvinceSwitch(Protocol):
+    def is_open(self, one: str, other: str) -> bool: ...
+    def set_open(self, one: str, other: str, is_open: bool, actor: str, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     members: MemberRepository
     requests: RequestLog
+    bindings: BindingRepository
+    cross_province: CrossProvinceSwitch
 
     def __enter__(self) -> "UnitOfWork": ...
     def __exit__(self, *exc: object) -> None: ...

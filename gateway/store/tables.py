@@ -3,10 +3,11 @@ it; a test checks that the two agree."""
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table,
-                        UniqueConstraint, text)
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
+                        String, Table, UniqueConstraint, text)
 
 metadata = MetaData(naming_convention={
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "pk": "pk_%(table_name)s",
@@ -40,4 +41,45 @@ request_log = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("response", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+LIVE = "status IN ('pending_confirmation', 'pending_review', 'active')"
+
+bindings = Table(
+    "bindings", metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True, comment="filing order (R9)"),
+    Column("id", String(63), nullable=False, unique=True),
+    Column("grantor_region", String(6), nullable=False),
+    Column("grantor_psn_no", String(40), nullable=False),
+    Column("beneficiary_region", String(6), nullable=False),
+    Column("beneficiary_psn_no", String(40), nullable=False),
+    Column("relationship", String(32), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("policy", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_bindings_grantor", "grantor_region", "grantor_psn_no"),
+    Index("ix_bindings_beneficiary", "beneficiary_region", "beneficiary_psn_no"),
+    # At most one live binding per grantor and beneficiary.
+    Index("uq_bindings_live_pair", "grantor_region", "grantor_psn_no", "beneficiary_region", "beneficiary_psn_no",
+          unique=True, sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
+)
+
+binding_transitions = Table(
+    "binding_transitions", metadata,
+    Column("binding_seq", Id, ForeignKey("bindings.seq"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("status", String(24), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("cause", String(32), nullable=False),
+)
+
+cross_province_pairs = Table(
+    "cross_province_pairs", metadata,
+    Column("province_a", String(2), primary_key=True, comment="the lower province code of the pair"),
+    Column("province_b", String(2), primary_key=True),
+    Column("open", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(64), nullable=False),
 )

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gateway.service.ports import Conflict, PriorAnswer
+from gateway.store.bindings import SqlBindings, SqlCrossProvince
 from gateway.store.db import READONLY
 from gateway.store.members import SqlMembers
 from gateway.store.tables import request_log
@@ -41,6 +42,8 @@ class SqlUnitOfWork:
         self._tx = conn.begin()
         self.members = SqlMembers(conn)
         self.requests = SqlRequestLog(conn)
+        self.bindings = SqlBindings(conn)
+        self.cross_province = SqlCrossProvince(conn)
         return self
 
     def commit(self) -> None:

@@ -1,0 +1,154 @@
+"""BindingsService: translation only; the rules live in gateway.domain.bindings."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from gateway._proto.copay.v1 import bindings_pb2 as pb
+from gateway._proto.copay.v1 import bindings_pb2_grpc
+from gateway.api.auth import rpc
+from gateway.api.enums import EnumMap
+from gateway.api.idempotency import request_key
+from gateway.api.members import timestamp
+from gateway.api.names import (check_request_id, decode_token, encode_token, member_name, page_size, parse_member,
+                               require_own_region)
+from gateway.domain.bindings import REVOCATION_CAUSES, Binding, Cause, Party, Status
+from gateway.domain.errors import Violations
+from gateway.domain.identity import IdHasher, id_number_problem
+from gateway.domain.policies import Policy
+from gateway.domain.relationships import Relationship
+from gateway.security.principal import Kind, Principal
+from gateway.service import bindings as service
+from gateway.service.ports import UnitOfWorkFactory
+
+RELATIONSHIPS = EnumMap(pb.Relationship, Relationship)
+STATUSES = EnumMap(pb.BindingStatus, Status)
+CAUSES = EnumMap(pb.TransitionCause, Cause)
+_BINDING_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_UUID_OR_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def binding_message(binding: Binding) -> pb.Binding:
+    return pb.Binding(
+        name=f"bindings/{binding.id}", grantor=member_name(binding.grantor.region, binding.grantor.psn_no),
+        beneficiary=member_name(binding.beneficiary.region, binding.beneficiary.psn_no),
+        relationship=RELATIONSHIPS.wire(binding.relationship), status=STATUSES.wire(binding.status),
+        policy=binding.policy, create_time=timestamp(binding.created_at), update_time=timestamp(binding.updated_at),
+        history=[pb.BindingTransition(status=STATUSES.wire(t.status), time=timestamp(t.at), actor=t.actor,
+                                      cause=CAUSES.wire(t.cause)) for t in binding.history])
+
+
+def render(binding: Binding) -> bytes:
+    return binding_message(binding).SerializeToString()
+
+
+def parse_binding(name: str, problems: Violations) -> str:
+    collection, _, binding_id = name.partition("/")
+    if collection != "bindings" or not _UUID_OR_ID.match(binding_id):
+        problems.add("name", "must look like bindings/{binding}")
+    return binding_id
+
+
+def parse_party(name: str, problems: Violations, field: str) -> Party:
+    region, psn_no = parse_member(name, problems, field)
+    return Party(region, psn_no)
+
+
+class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
+    def __init__(self, uow: UnitOfWorkFactory, hasher: IdHasher, policies: dict[str, Policy]) -> None:
+        self._uow = uow
+        self._hash = hasher
+        self._policies = policies
+
+    @rpc(Kind.REGION)
+    async def CreateBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        problems = Violations()
+        check_request_id(request.request_id, problems)
+        grantor = parse_party(request.grantor, problems, "grantor")
+        beneficiary: Party | str = ""
+        which = request.beneficiary.WhichOneof("member")
+        if which == "name":
+            beneficiary = parse_party(request.beneficiary.name, problems, "beneficiary.name")
+        elif which == "id_number" and (why := id_number_problem(request.beneficiary.id_number)) is not None:
+            problems.add("beneficiary.id_number", why)
+        elif which is None:
+            problems.add("beneficiary", "name the beneficiary by member name or by ID number")
+        relationship = RELATIONSHIPS.domain(request.relationship)
+        if relationship is None:
+            problems.add("relationship", "must be one of " + ", ".join(RELATIONSHIPS.names))
+        if request.binding_id and not _BINDING_ID.match(request.binding_id):
+            problems.add("binding_id", "1 to 63 of a-z, 0-9 and '-', starting with a letter")
+        problems.raise_if_any()
+        require_own_region(caller, grantor.region)
+        if which == "id_number":
+            beneficiary = self._hash(request.beneficiary.id_number)
+        key = request_key(caller, "CreateBinding", request)
+        answer = await asyncio.to_thread(service.create, self._uow, self._policies, caller.name, grantor, beneficiary,
+                                         relationship, request.binding_id, key, render)
+        return pb.Binding.FromString(answer)
+
+    @rpc(Kind.REGION)
+    async def ConfirmBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        binding_id = self._check_change(request)
+        key = request_key(caller, "ConfirmBinding", request)
+        answer = await asyncio.to_thread(service.confirm, self._uow, self._policies, caller.name, binding_id, key,
+                                         render)
+        return pb.Binding.FromString(answer)
+
+    @rpc(Kind.REGION)
+    async def ApproveBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        binding_id = self._check_change(request)
+        key = request_key(caller, "ApproveBinding", request)
+        answer = await asyncio.to_thread(service.approve, self._uow, caller.name, binding_id, key, render)
+        return pb.Binding.FromString(answer)
+
+    @rpc(Kind.REGION)
+    async def RevokeBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        cause = CAUSES.domain(request.reason)
+        problems = Violations()
+        if cause not in REVOCATION_CAUSES:
+            problems.add("reason", "must be GRANTOR_REQUEST, BENEFICIARY_REQUEST, CONFIRMATION_DECLINED or "
+                                   "REVIEW_REJECTED (as TRANSITION_CAUSE_...)")
+        binding_id = self._check_change(request, problems)
+        key = request_key(caller, "RevokeBinding", request)
+        answer = await asyncio.to_thread(service.revoke, self._uow, caller.name, binding_id, cause, key, render)
+        return pb.Binding.FromString(answer)
+
+    @rpc(Kind.REGION)
+    async def GetBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        problems = Violations()
+        binding_id = parse_binding(request.name, problems)
+        problems.raise_if_any()
+        return binding_message(await asyncio.to_thread(service.get, self._uow, caller.name, binding_id))
+
+    @rpc(Kind.REGION)
+    async def ListBindings(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        problems = Violations()
+        side = request.WhichOneof("party")
+        if side is None:
+            problems.add("party", "set grantor or beneficiary to the member whose bindings to list")
+            problems.raise_if_any()
+        member = parse_party(getattr(request, side), problems, side)
+        status = STATUSES.domain(request.status)
+        if request.status and status is None:
+            problems.add("status", "unknown binding status")
+        size = page_size(request.page_size, problems)
+        scope = f"{side}:{getattr(request, side)}:{request.status}"
+        after = decode_token(request.page_token, scope, problems)
+        if after is not None and not after.isdigit():
+            problems.add("page_token", "not a token from a previous response to this same request")
+        problems.raise_if_any()
+        require_own_region(caller, member.region)
+        rows, more = await asyncio.to_thread(service.page, self._uow, member, side == "grantor", status,
+                                             int(after) if after else None, size)
+        token = encode_token(scope, str(rows[-1].filed)) if more else ""
+        return pb.ListBindingsResponse(bindings=[binding_message(b) for b in rows], next_page_token=token)
+
+    @staticmethod
+    def _check_change(request, problems: Violations | None = None) -> str:  # type: ignore[no-untyped-def]
+        problems = problems or Violations()
+        binding_id = parse_binding(request.name, problems)
+        check_request_id(request.request_id, problems)
+        problems.raise_if_any()
+        return binding_id

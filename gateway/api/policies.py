@@ -1,0 +1,35 @@
+"""PoliciesService: the province policies in force, read-only."""
+
+from __future__ import annotations
+
+from gateway._proto.copay.v1 import policies_pb2 as pb
+from gateway._proto.copay.v1 import policies_pb2_grpc
+from gateway.api.auth import rpc
+from gateway.api.bindings import RELATIONSHIPS
+from gateway.api.enums import EnumMap
+from gateway.domain.policies import Geography, Policy
+from gateway.security.principal import Kind, Principal
+
+GEOGRAPHIES = EnumMap(pb.Geography, Geography)
+
+
+def policy_message(policy: Policy) -> pb.ProvincePolicy:
+    def relationships(values):  # type: ignore[no-untyped-def]
+        return sorted(RELATIONSHIPS.wire(r) for r in values)
+
+    return pb.ProvincePolicy(
+        province=policy.province, display_name=policy.name, version=policy.version, policy=policy.ref,
+        relationships=relationships(policy.scope), geography=GEOGRAPHIES.wire(policy.geography),
+        confirmation_required=relationships(policy.confirmation), review_required=policy.review_required,
+        allowed_uses=sorted(u.value for u in policy.uses), grantor_order=policy.grantor_order.value,
+        sources=policy.sources)
+
+
+class PoliciesServicer(policies_pb2_grpc.PoliciesServiceServicer):
+    def __init__(self, policies: dict[str, Policy]) -> None:
+        self._answer = pb.ListProvincePoliciesResponse(
+            policies=[policy_message(p) for _, p in sorted(policies.items())])
+
+    @rpc(Kind.REGION, Kind.OPERATOR)
+    async def ListProvincePolicies(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        return self._answer
