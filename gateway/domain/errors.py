@@ -20,6 +20,25 @@ ID_NUMBER_MISMATCH         FAILED_PRECONDITION  person number already held by an
 MEMBER_ALREADY_ENROLLED    FAILED_PRECONDITION  the person is actively insured under another
                                                 person number or region (R14: report the
                                                 transfer out first)
+GRANTOR_NOT_EMPLOYEE_...   FAILED_PRECONDITION  GRANTOR_NOT_EMPLOYEE_INSURED: R1
+GRANTOR_ENROLMENT_ENDED    FAILED_PRECONDITION  grantor terminated or transferred out (R2)
+BENEFICIARY_NOT_NORMAL...  FAILED_PRECONDITION  BENEFICIARY_NOT_NORMALLY_INSURED: R3
+RELATIVE_NOT_ELIGIBLE      FAILED_PRECONDITION  outside the province's scope, or the spouse's
+                                                parents (R4)
+SELF_BINDING               FAILED_PRECONDITION  grantor and beneficiary are one person (R4)
+OUTSIDE_POOLING_REGION     FAILED_PRECONDITION  province shares within one region only (R5)
+CROSS_PROVINCE_CLOSED      FAILED_PRECONDITION  the province pair is not open (R5)
+FAMILY_ACCOUNT_NOT_...     FAILED_PRECONDITION  FAMILY_ACCOUNT_NOT_MUTUAL_AID: R13
+NO_PROVINCE_POLICY         FAILED_PRECONDITION  the grantor's province has no policy file
+BINDING_EXISTS             ALREADY_EXISTS       a live binding joins the same two members
+BINDING_ID_TAKEN           ALREADY_EXISTS       the requested binding_id is in use
+BINDING_NOT_FOUND          NOT_FOUND            no binding of that name
+BINDING_NOT_PENDING_...    FAILED_PRECONDITION  _CONFIRMATION / _REVIEW: wrong state (R11)
+BINDING_CLOSED             FAILED_PRECONDITION  already revoked or ended (R10)
+NOT_BENEFICIARY_REGION     PERMISSION_DENIED    only the beneficiary's region confirms (R11)
+NOT_GRANTOR_REGION         PERMISSION_DENIED    only the grantor's region approves, or
+                                                revokes as the grantor (R10, R11)
+REGION_NOT_PARTY           PERMISSION_DENIED    the caller is neither party's region
 =========================  ===================  ==========================================
 """
 
