@@ -13,12 +13,16 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from gateway import policies
-from gateway._proto.copay.v1 import (bindings_pb2, bindings_pb2_grpc, members_pb2, members_pb2_grpc, policies_pb2,
-                                     policies_pb2_grpc)
+from gateway._proto.copay.v1 import (accounts_pb2, accounts_pb2_grpc, bindings_pb2, bindings_pb2_grpc,
+                                     diagnostics_pb2, diagnostics_pb2_grpc, members_pb2, members_pb2_grpc,
+                                     policies_pb2, policies_pb2_grpc, settlements_pb2, settlements_pb2_grpc)
+from gateway.api.accounts import AccountsServicer
 from gateway.api.bindings import BindingsServicer
+from gateway.api.diagnostics import DiagnosticsServicer
 from gateway.api.interceptor import CallInterceptor
 from gateway.api.members import MembersServicer
 from gateway.api.policies import PoliciesServicer
+from gateway.api.settlements import SettlementsServicer
 from gateway.config import Settings
 from gateway.domain.identity import IdHasher
 from gateway.observability.metrics import Metrics
@@ -27,7 +31,8 @@ from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 
 log = logging.getLogger("copay.server")
-SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, policies_pb2)
+SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, policies_pb2, accounts_pb2,
+                                                 settlements_pb2, diagnostics_pb2)
                  for service in module.DESCRIPTOR.services_by_name.values())
 
 
@@ -67,6 +72,9 @@ async def serve(settings: Settings) -> None:
     members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(uow, hasher), server)
     bindings_pb2_grpc.add_BindingsServiceServicer_to_server(BindingsServicer(uow, hasher, in_force), server)
     policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(in_force), server)
+    accounts_pb2_grpc.add_AccountsServiceServicer_to_server(AccountsServicer(uow), server)
+    settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(SettlementsServicer(uow, hasher, in_force), server)
+    diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

@@ -7,6 +7,7 @@ from typing import Callable
 
 from gateway.domain.errors import Category, Refusal
 from gateway.domain.members import Member, MemberReport, apply_report
+from gateway.service.accounts import release_all
 from gateway.service.bindings import end_bindings_of
 from gateway.service.once import RequestKey, in_transaction, run_once
 from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
@@ -30,6 +31,7 @@ def report_members(uow: UnitOfWork, caller: str, reports: list[MemberReport]) ->
             uow.members.save(member)
             if current is not None and current.status.active and not member.status.active:
                 end_bindings_of(uow, member)
+                release_all(uow, member)
         stored.append(member)
     return stored
 

@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Callable, Protocol
 
 from gateway.domain.bindings import Binding, Party, Status
+from gateway.domain.ledger import Transfer
 from gateway.domain.members import Member
+from gateway.domain.settlements import ActiveBinding, CredentialType, PaidLine, RefundRecord, Settlement
 
 
 class Conflict(Exception):
@@ -48,11 +50,32 @@ class CrossProvinceSwitch(Protocol):
     def set_open(self, one: str, other: str, is_open: bool, actor: str, at: datetime) -> None: ...
 
 
+class Ledger(Protocol):
+    def balances(self, accounts: list[str], lock: bool = False) -> dict[str, int]: ...
+    def post(self, entries: list[Transfer], at: datetime, settlement_seq: int | None = None) -> None: ...
+    def totals(self, account: str) -> dict[str, int]: ...
+
+
+class SettlementRepository(Protocol):
+    def active_bindings(self, beneficiary: Party) -> list[ActiveBinding]: ...
+    def add(self, settlement: Settlement) -> int: ...
+    def get(self, settlement_id: str) -> Settlement | None: ...
+    def page(self, member: Party, as_grantor: bool, start: datetime | None, end: datetime | None,
+             after: int | None, limit: int) -> list[Settlement]: ...
+    def refund(self, settlement: Settlement, refund: RefundRecord, plan: list[tuple[PaidLine, int]]) -> None: ...
+    def record_impersonation(self, at: datetime, caller: str, beneficiary: Party | None,
+                             credential: CredentialType, holder_hash: str, institution_code: str | None,
+                             request_id: str | None) -> None: ...
+
+
 class UnitOfWork(Protocol):
     members: MemberRepository
     requests: RequestLog
     bindings: BindingRepository
     cross_province: CrossProvinceSwitch
+    ledger: Ledger
+    settlements: SettlementRepository
+    locks_rows: bool
 
     def __enter__(self) -> "UnitOfWork": ...
     def __exit__(self, *exc: object) -> None: ...

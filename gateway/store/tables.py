@@ -3,7 +3,7 @@ it; a test checks that the two agree."""
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
                         String, Table, UniqueConstraint, text)
 
 metadata = MetaData(naming_convention={
@@ -11,6 +11,7 @@ metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
 })
 
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
@@ -82,4 +83,81 @@ cross_province_pairs = Table(
     Column("open", Boolean, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("updated_by", String(64), nullable=False),
+)
+
+share_balances = Table(
+    "share_balances", metadata,
+    Column("account", String(64), primary_key=True, comment="share:{region}:{psn_no}"),
+    Column("balance", BigInteger, nullable=False),
+    CheckConstraint("balance >= 0", name="non_negative"),
+)
+
+transfers = Table(
+    "transfers", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("debit", String(64), nullable=False),
+    Column("credit", String(64), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("settlement_seq", Id, ForeignKey("settlements.seq")),
+    Column("at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("amount > 0", name="positive"),
+    CheckConstraint("debit <> credit", name="two_accounts"),
+    Index("ix_transfers_debit", "debit"),
+    Index("ix_transfers_credit", "credit"),
+)
+
+settlements = Table(
+    "settlements", metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("treatment_region", String(6), nullable=False),
+    Column("beneficiary_region", String(6), nullable=False),
+    Column("beneficiary_psn_no", String(40), nullable=False),
+    Column("credential", String(24), nullable=False),
+    Column("institution_code", String(40)),
+    Column("institution_kind", String(16)),
+    Column("use", String(32), nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("fund_part", BigInteger, nullable=False),
+    Column("personal_part", BigInteger, nullable=False),
+    Column("items", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_settlements_beneficiary", "beneficiary_region", "beneficiary_psn_no", "created_at"),
+)
+
+settlement_lines = Table(
+    "settlement_lines", metadata,
+    Column("settlement_seq", Id, ForeignKey("settlements.seq"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("binding_id", String(63), nullable=False),
+    Column("grantor_region", String(6), nullable=False),
+    Column("grantor_psn_no", String(40), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    CheckConstraint("refunded >= 0 AND refunded <= amount", name="refund_within_amount"),
+    Index("ix_settlement_lines_grantor", "grantor_region", "grantor_psn_no"),
+)
+
+refunds = Table(
+    "refunds", metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("settlement_seq", Id, ForeignKey("settlements.seq"), nullable=False, index=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+impersonation_attempts = Table(
+    "impersonation_attempts", metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("caller", String(64), nullable=False),
+    Column("beneficiary_region", String(6)),
+    Column("beneficiary_psn_no", String(40)),
+    Column("credential", String(24), nullable=False),
+    Column("holder_hash", String(64), nullable=False, comment="HMAC of the presented credential's ID number"),
+    Column("institution_code", String(40)),
+    Column("request_id", String(64)),
 )

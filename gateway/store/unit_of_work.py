@@ -10,7 +10,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from gateway.service.ports import Conflict, PriorAnswer
 from gateway.store.bindings import SqlBindings, SqlCrossProvince
 from gateway.store.db import READONLY
+from gateway.store.ledger import SqlLedger
 from gateway.store.members import SqlMembers
+from gateway.store.settlements import SqlSettlements
 from gateway.store.tables import request_log
 
 
@@ -44,10 +46,17 @@ class SqlUnitOfWork:
         self.requests = SqlRequestLog(conn)
         self.bindings = SqlBindings(conn)
         self.cross_province = SqlCrossProvince(conn)
+        self.ledger = SqlLedger(conn)
+        self.settlements = SqlSettlements(conn)
         return self
 
     def commit(self) -> None:
         self._tx.commit()
+
+    @property
+    def locks_rows(self) -> bool:
+        """Whether SELECT ... FOR UPDATE means anything (PostgreSQL); SQLite serialises writers instead."""
+        return self._conn.dialect.name != "sqlite"
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
         try:

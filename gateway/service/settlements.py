@@ -1,0 +1,179 @@
+"""Settlements: quote, settle, reverse, read and list (R5-R10, R15).
+
+A settlement is one database transaction: rules, balances (row-locked on
+PostgreSQL; SQLite serialises writers), transfers, the settlement record and
+the request log entry commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Callable
+
+from gateway.domain import ledger
+from gateway.domain.bindings import Party, refuse
+from gateway.domain.errors import Category, Refusal
+from gateway.domain.members import Member
+from gateway.domain.policies import Policy
+from gateway.domain.regions import province_of
+from gateway.domain.settlements import (Candidate, Claim, Line, PaidLine, RefundRecord, Settlement, check_claim,
+                                        draw, exclusion, province_pairs, refund_plan)
+from gateway.service.once import RequestKey, in_transaction, run_once
+from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class Quote:
+    beneficiary: Party
+    personal_part: int
+    lines: tuple[Line, ...]
+
+    @property
+    def paid(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def cash(self) -> int:
+        return self.personal_part - self.paid
+
+
+def _beneficiary(uow: UnitOfWork, ref: Party | str) -> Member:
+    member = uow.members.get(ref.region, ref.psn_no) if isinstance(ref, Party) else uow.members.active_holder(ref)
+    if member is None:
+        raise Refusal(Category.NOT_FOUND, "MEMBER_NOT_FOUND", "the beneficiary is not a member known to the gateway",
+                      rule="R3", metadata={"role": "beneficiary"})
+    return member
+
+
+def _payers(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Claim, beneficiary: Member,
+            lock: bool) -> list[Candidate]:
+    """The grantors who may pay this bill, in drawing order, with their balances (R2, R5, R7, R9, R10)."""
+    active = uow.settlements.active_bindings(Party(beneficiary.region, beneficiary.psn_no))
+    by_grantor = {b.grantor: b for b in active}
+    if claim.grantors:
+        missing = [g for g in claim.grantors if g not in by_grantor]
+        if missing:
+            raise refuse("NO_ACTIVE_BINDING", "a named grantor has no active binding with this beneficiary", "R10",
+                         grantor_region=missing[0].region, grantor_psn_no=missing[0].psn_no)
+        active = [by_grantor[g] for g in claim.grantors]
+    if not active:
+        raise refuse("NO_ACTIVE_BINDING", "the beneficiary has no active binding", "R10",
+                     beneficiary_region=beneficiary.region)
+    candidates = []
+    for binding in active:
+        grantor = uow.members.get(binding.grantor.region, binding.grantor.psn_no)
+        policy = policies.get(province_of(binding.grantor.region))
+        if grantor is None or policy is None:
+            raise refuse("NO_PROVINCE_POLICY", "the grantor's province has no policy at the gateway", "R7",
+                         binding=f"bindings/{binding.id}")
+        candidates.append(Candidate(binding, grantor, policy))
+    open_pairs = frozenset(p for p in province_pairs(candidates, beneficiary, caller)
+                           if uow.cross_province.is_open(*p))
+    excluded = [(c, exclusion(c, beneficiary, caller, claim.use, open_pairs)) for c in candidates]
+    refusals = [why for _, why in excluded if why is not None]
+    if refusals and (claim.grantors or len(refusals) == len(candidates)):
+        raise refusals[0]
+    payers = [c for c, why in excluded if why is None]
+    balances = uow.ledger.balances([ledger.share(c.binding.grantor) for c in payers], lock=lock)
+    return [Candidate(c.binding, c.grantor, c.policy, balances[ledger.share(c.binding.grantor)]) for c in payers]
+
+
+def _plan(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Claim, lock: bool) -> Quote:
+    beneficiary = _beneficiary(uow, claim.beneficiary)
+    check_claim(claim, caller, beneficiary)
+    payers = _payers(uow, policies, caller, claim, beneficiary, lock)
+    return Quote(Party(beneficiary.region, beneficiary.psn_no), claim.personal_part,
+                 tuple(draw(claim.personal_part, payers, claim.allow_partial)))
+
+
+def _recording_impersonation(uow_factory: UnitOfWorkFactory, caller: str, claim: Claim, request_id: str | None,
+                             run: Callable[[], object]):  # type: ignore[no-untyped-def]
+    """R8: an impersonation attempt is refused and recorded; the record outlives the refused transaction."""
+    try:
+        return run()
+    except Refusal as refusal:
+        if refusal.reason == "IMPERSONATION":
+            def record(uow: UnitOfWork) -> None:
+                who = _beneficiary(uow, claim.beneficiary)
+                uow.settlements.record_impersonation(
+                    datetime.now(timezone.utc), f"region/{caller}", Party(who.region, who.psn_no), claim.credential,
+                    claim.holder_hash, claim.institution.code if claim.institution else None, request_id)
+            in_transaction(uow_factory, record)
+        raise
+
+
+def quote(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: str, claim: Claim) -> Quote:
+    """Who would pay how much; nothing moves."""
+    return _recording_impersonation(uow_factory, caller, claim, None, lambda: in_transaction(
+        uow_factory, lambda uow: _plan(uow, policies, caller, claim, lock=False), readonly=True))
+
+
+def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: str, claim: Claim, key: RequestKey,
+           render: Callable[[Settlement], bytes]) -> bytes:
+    def work(uow: UnitOfWork) -> Settlement:
+        plan = _plan(uow, policies, caller, claim, lock=uow.locks_rows)
+        now = datetime.now(timezone.utc)
+        institution = claim.institution
+        record = Settlement(
+            str(uuid.uuid4()), caller, plan.beneficiary, claim.credential, institution and institution.code,
+            institution and institution.kind, claim.use, claim.total, claim.fund_part, claim.personal_part,
+            claim.items, tuple(PaidLine(i, line.binding_id, line.grantor, line.amount, 0)
+                               for i, line in enumerate(plan.lines)), (), now)
+        seq = uow.settlements.add(record)
+        uow.ledger.post([t for line in plan.lines for t in ledger.pay(line.grantor, caller, line.amount)], now, seq)
+        return replace(record, filed=seq)
+
+    return _recording_impersonation(uow_factory, caller, claim, key.request_id,
+                                    lambda: run_once(uow_factory, key, work, render))
+
+
+def reverse(uow_factory: UnitOfWorkFactory, caller: str, settlement_id: str, amount: int, key: RequestKey,
+            render: Callable[[Settlement], bytes]) -> bytes:
+    """Refunds ``amount`` (0: all that is left) to the grantors who paid, last drawn first."""
+
+    def work(uow: UnitOfWork) -> Settlement:
+        settlement = _get(uow, settlement_id)
+        if caller != settlement.treatment_region:
+            raise Refusal(Category.PERMISSION_DENIED, "NOT_TREATMENT_REGION", "only the region that settled a "
+                          "bill may reverse it", metadata={"caller_region": caller,
+                                                           "treatment_region": settlement.treatment_region})
+        plan = refund_plan(settlement.lines, amount or (settlement.paid - settlement.refunded))
+        if not plan:
+            raise refuse("NOTHING_TO_REFUND", "mutual aid paid nothing that is not refunded already", "R6",
+                         settlement=f"settlements/{settlement.id}")
+        if uow.locks_rows:
+            uow.ledger.balances([ledger.share(line.grantor) for line, _ in plan], lock=True)
+        now = datetime.now(timezone.utc)
+        refund = RefundRecord(str(uuid.uuid4()), sum(take for _, take in plan), f"region/{caller}", now)
+        uow.settlements.refund(settlement, refund, plan)
+        uow.ledger.post([t for line, take in plan for t in ledger.refund(line.grantor, caller, take)], now,
+                        settlement.filed)
+        return _get(uow, settlement_id)
+
+    return run_once(uow_factory, key, work, render)
+
+
+def get(uow_factory: UnitOfWorkFactory, caller: str, settlement_id: str) -> Settlement:
+    settlement = in_transaction(uow_factory, lambda uow: _get(uow, settlement_id), readonly=True)
+    parties = {settlement.treatment_region, settlement.beneficiary.region} | {l.grantor.region for l in settlement.lines}
+    if caller not in parties:
+        raise Refusal(Category.PERMISSION_DENIED, "REGION_NOT_PARTY", f"region {caller} is no party to this "
+                      "settlement", metadata={"caller_region": caller, "settlement": f"settlements/{settlement_id}"})
+    return settlement
+
+
+def page(uow_factory: UnitOfWorkFactory, member: Party, as_grantor: bool, start: datetime | None,
+         end: datetime | None, after: int | None, size: int) -> tuple[list[Settlement], bool]:
+    rows = in_transaction(uow_factory, lambda uow: uow.settlements.page(member, as_grantor, start, end, after,
+                                                                        size + 1), readonly=True)
+    return rows[:size], len(rows) > size
+
+
+def _get(uow: UnitOfWork, settlement_id: str) -> Settlement:
+    settlement = uow.settlements.get(settlement_id)
+    if settlement is None:
+        raise Refusal(Category.NOT_FOUND, "SETTLEMENT_NOT_FOUND", f"no settlement settlements/{settlement_id}",
+                      metadata={"settlement": f"settlements/{settlement_id}"})
+    return settlement

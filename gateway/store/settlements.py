@@ -1,0 +1,99 @@
+"""Settlement rows (with their lines and refunds) <-> domain settlements; impersonation attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, Row, and_, exists, select
+
+from gateway.domain.bindings import Party
+from gateway.domain.policies import Use
+from gateway.domain.settlements import (ActiveBinding, CredentialType, InstitutionKind, ItemCategory, PaidLine,
+                                        RefundRecord, Settlement)
+from gateway.service.ports import Conflict
+from gateway.store.members import utc
+from gateway.store.tables import bindings, impersonation_attempts, refunds, settlement_lines as lines, settlements
+
+
+class SqlSettlements:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def active_bindings(self, beneficiary: Party) -> list[ActiveBinding]:
+        """The beneficiary's ACTIVE bindings in filing order (R9)."""
+        rows = self._conn.execute(select(bindings.c.id, bindings.c.grantor_region, bindings.c.grantor_psn_no,
+                                         bindings.c.seq).where(
+            bindings.c.beneficiary_region == beneficiary.region, bindings.c.beneficiary_psn_no == beneficiary.psn_no,
+            bindings.c.status == "active").order_by(bindings.c.seq))
+        return [ActiveBinding(r.id, Party(r.grantor_region, r.grantor_psn_no), r.seq) for r in rows]
+
+    def add(self, s: Settlement) -> int:
+        seq = self._conn.execute(settlements.insert().values(
+            id=s.id, treatment_region=s.treatment_region, beneficiary_region=s.beneficiary.region,
+            beneficiary_psn_no=s.beneficiary.psn_no, credential=s.credential.value,
+            institution_code=s.institution_code, institution_kind=s.institution_kind and s.institution_kind.value,
+            use=s.use.value, total=s.total, fund_part=s.fund_part, personal_part=s.personal_part,
+            items=",".join(sorted(i.value for i in s.items)), created_at=s.created_at)).inserted_primary_key[0]
+        if s.lines:
+            self._conn.execute(lines.insert(), [
+                {"settlement_seq": seq, "position": line.position, "binding_id": line.binding_id,
+                 "grantor_region": line.grantor.region, "grantor_psn_no": line.grantor.psn_no,
+                 "amount": line.amount, "refunded": line.refunded} for line in s.lines])
+        return seq
+
+    def get(self, settlement_id: str) -> Settlement | None:
+        found = self._load(self._conn.execute(select(settlements).where(settlements.c.id == settlement_id)).all())
+        return found[0] if found else None
+
+    def page(self, member: Party, as_grantor: bool, start: datetime | None, end: datetime | None,
+             after: int | None, limit: int) -> list[Settlement]:
+        if as_grantor:
+            query = select(settlements).where(exists().where(
+                lines.c.settlement_seq == settlements.c.seq, lines.c.grantor_region == member.region,
+                lines.c.grantor_psn_no == member.psn_no))
+        else:
+            query = select(settlements).where(settlements.c.beneficiary_region == member.region,
+                                              settlements.c.beneficiary_psn_no == member.psn_no)
+        if start is not None:
+            query = query.where(settlements.c.created_at >= start)
+        if end is not None:
+            query = query.where(settlements.c.created_at < end)
+        if after is not None:
+            query = query.where(settlements.c.seq > after)
+        return self._load(self._conn.execute(query.order_by(settlements.c.seq).limit(limit)).all())
+
+    def refund(self, settlement: Settlement, refund: RefundRecord, plan: list[tuple[PaidLine, int]]) -> None:
+        """Records a refund; each line's refunded amount only grows within what it paid."""
+        for line, amount in plan:
+            moved = self._conn.execute(lines.update().where(
+                and_(lines.c.settlement_seq == settlement.filed, lines.c.position == line.position,
+                     lines.c.amount - lines.c.refunded >= amount)).values(refunded=lines.c.refunded + amount)).rowcount
+            if moved != 1:
+                raise Conflict(f"line {line.position} of settlement {settlement.id} was refunded meanwhile")
+        self._conn.execute(refunds.insert().values(id=refund.id, settlement_seq=settlement.filed, amount=refund.amount,
+                                                   actor=refund.actor, at=refund.at))
+
+    def record_impersonation(self, at: datetime, caller: str, beneficiary: Party | None, credential: CredentialType,
+                             holder_hash: str, institution_code: str | None, request_id: str | None) -> None:
+        self._conn.execute(impersonation_attempts.insert().values(
+            at=at, caller=caller, beneficiary_region=beneficiary and beneficiary.region,
+            beneficiary_psn_no=beneficiary and beneficiary.psn_no, credential=credential.value,
+            holder_hash=holder_hash, institution_code=institution_code, request_id=request_id))
+
+    def _load(self, rows: list[Row]) -> list[Settlement]:
+        if not rows:
+            return []
+        seqs = [r.seq for r in rows]
+        paid: dict[int, list[PaidLine]] = {s: [] for s in seqs}
+        for r in self._conn.execute(select(lines).where(lines.c.settlement_seq.in_(seqs))
+                                    .order_by(lines.c.settlement_seq, lines.c.position)):
+            paid[r.settlement_seq].append(PaidLine(r.position, r.binding_id, Party(r.grantor_region, r.grantor_psn_no),
+                                                   r.amount, r.refunded))
+        back: dict[int, list[RefundRecord]] = {s: [] for s in seqs}
+        for r in self._conn.execute(select(refunds).where(refunds.c.settlement_seq.in_(seqs)).order_by(refunds.c.seq)):
+            back[r.settlement_seq].append(RefundRecord(r.id, r.amount, r.actor, utc(r.at)))
+        return [Settlement(
+            r.id, r.treatment_region, Party(r.beneficiary_region, r.beneficiary_psn_no), CredentialType(r.credential),
+            r.institution_code, InstitutionKind(r.institution_kind) if r.institution_kind else None, Use(r.use),
+            r.total, r.fund_part, r.personal_part, frozenset(ItemCategory(i) for i in r.items.split(",") if i),
+            tuple(paid[r.seq]), tuple(back[r.seq]), utc(r.created_at), r.seq) for r in rows]
