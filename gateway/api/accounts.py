@@ -60,7 +60,7 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
     @rpc(Kind.REGION)
     async def GetAccount(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         problems = Violations()
-        member, suffix, _ = request.name.rpartition("/")
+        member, _, suffix = request.name.rpartition("/")
         if suffix != "account":
             problems.add("name", "must look like regions/{admdvs}/members/{psn_no}/account")
             problems.raise_if_any()

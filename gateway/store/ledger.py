@@ -37,6 +37,8 @@ class SqlLedger:
     def post(self, entries: list[Transfer], at: datetime, settlement_seq: int | None = None) -> None:
         """Records transfers and moves the share balances they touch. A debit that would take a
         share balance below zero raises Conflict: the caller read a balance that has since moved."""
+        if not entries:
+            return
         for t in entries:
             if is_share(t.debit):
                 moved = self._conn.execute(balances.update().where(

@@ -2,63 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import grpc
 import pytest
 
 from gateway._proto.copay.v1 import bindings_pb2 as pb
-from gateway._proto.copay.v1 import bindings_pb2_grpc, members_pb2 as mpb, policies_pb2, policies_pb2_grpc
-from gateway.sample import id_number
+from gateway._proto.copay.v1 import policies_pb2, policies_pb2_grpc
 from tests.e2e.conftest import details
+from tests.e2e.world import RESIDENT, TERMINATED, T, World, refused
 
 pytestmark = pytest.mark.e2e
-T = 5
-EMPLOYEE, RESIDENT = mpb.INSURANCE_TYPE_EMPLOYEE, mpb.INSURANCE_TYPE_RESIDENT
-NORMAL, TERMINATED = mpb.ENROLMENT_STATUS_NORMAL, mpb.ENROLMENT_STATUS_TERMINATED
-
-
-class World:
-    """Members reported through the API; each gets a distinct ID number."""
-
-    def __init__(self, gateway):
-        self.gateway = gateway
-        self.count = 0
-
-    def member(self, region: str, kind=EMPLOYEE, status=NORMAL) -> tuple[str, str]:
-        self.count += 1
-        psn_no, number = f"B-{self.count:04d}", id_number(region, date(1960, 1, 1 + self.count % 28), self.count)
-        self.report(region, psn_no, number, kind, status)
-        return f"regions/{region}/members/{psn_no}", number
-
-    def report(self, region, psn_no, number, kind=EMPLOYEE, status=NORMAL, pooling=None):
-        self.count += 1
-        self.gateway.members(f"region-{region}").BatchUpsertMembers(mpb.BatchUpsertMembersRequest(
-            parent=f"regions/{region}", request_id=f"world-{self.count}", members=[mpb.MemberRecord(
-                psn_no=psn_no, id_number=number, pooling_region=pooling or region, insurance_type=kind,
-                enrolment_status=status)]), timeout=T)
-
-    def bindings(self, region: str) -> bindings_pb2_grpc.BindingsServiceStub:
-        return bindings_pb2_grpc.BindingsServiceStub(self.gateway.channel(f"region-{region}"))
-
-    def create(self, grantor: str, beneficiary: str, relationship: int, by: str | None = None, **kw) -> pb.Binding:
-        self.count += 1
-        region = by or grantor.split("/")[1]
-        return self.bindings(region).CreateBinding(pb.CreateBindingRequest(
-            request_id=f"create-{self.count}", grantor=grantor, beneficiary=pb.MemberRef(name=beneficiary),
-            relationship=relationship, **kw), timeout=T)
 
 
 @pytest.fixture(scope="module")
 def world(gateway):
     return World(gateway)
-
-
-def refused(call, request) -> tuple[grpc.StatusCode, str, dict, list]:
-    with pytest.raises(grpc.RpcError) as err:
-        call(request, timeout=T)
-    info, violations = details(err.value)
-    return err.value.code(), info.reason if info else "", dict(info.metadata) if info else {}, violations
 
 
 def test_grantor_region_files_an_active_binding_within_jiangsu(world):
