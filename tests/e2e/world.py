@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import itertools
+from datetime import date, timedelta
 
 import grpc
 import pytest
@@ -15,6 +16,7 @@ from tests.e2e.conftest import details
 T = 5
 EMPLOYEE, RESIDENT = mpb.INSURANCE_TYPE_EMPLOYEE, mpb.INSURANCE_TYPE_RESIDENT
 NORMAL, TERMINATED = mpb.ENROLMENT_STATUS_NORMAL, mpb.ENROLMENT_STATUS_TERMINATED
+COUNTER = itertools.count(1)  # shared by every World of the test run: names and ID numbers never repeat
 
 
 class World:
@@ -22,16 +24,14 @@ class World:
 
     def __init__(self, gateway):
         self.gateway = gateway
-        self.count = 0
         self.numbers: dict[str, str] = {}
 
     def next_id(self, prefix: str) -> str:
-        self.count += 1
-        return f"{prefix}-{self.count}"
+        return f"{prefix}-{next(COUNTER)}"
 
     def member(self, region: str, kind=EMPLOYEE, status=NORMAL) -> tuple[str, str]:
-        self.count += 1
-        psn_no, number = f"W-{self.count:04d}", id_number(region, date(1960, 1, 1 + self.count % 28), self.count)
+        n = next(COUNTER)
+        psn_no, number = f"W-{n:05d}", id_number(region, date(1950, 1, 1) + timedelta(days=n), n)
         self.report(region, psn_no, number, kind, status)
         name = f"regions/{region}/members/{psn_no}"
         self.numbers[name] = number
