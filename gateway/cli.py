@@ -1,4 +1,4 @@
-"""``copay-gateway``: serve, certs init, migrate, seed."""
+"""``copay-gateway``: serve, certs init, migrate, seed, bench."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     certs.add_argument("action", choices=["init"])
     certs.add_argument("--force", action="store_true", help="re-create every file, even existing ones")
 
+    commands.add_parser("bench", help="measure the real server (see 'copay-gateway bench --help')", add_help=False)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from gateway.bench.run import main as bench
+        return bench(argv[1:])
     args = parser.parse_args(argv)
     settings = _settings(args)
     logs.configure(settings.log_level)

@@ -1,0 +1,197 @@
+"""The benchmark: the real server (a subprocess, mTLS, file-backed SQLite),
+driven by an asyncio gRPC client keeping N calls in flight.
+
+    (a) Echo: the same server stack with no work, the ceiling
+    (b) Settle, spread over many grantors
+    (c) Settle, every call against one grantor
+    (d) (b) again after a large history of prior settlements
+
+Each case runs a warm-up, then a measured window; the table gives calls per
+second, p50 and p99 latency, and throughput as a share of (a).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import grpc
+
+from gateway._proto.copay.v1 import bindings_pb2, diagnostics_pb2, diagnostics_pb2_grpc
+from gateway._proto.copay.v1 import settlements_pb2 as spb
+from gateway._proto.copay.v1 import settlements_pb2_grpc
+from gateway.bench import world
+from gateway.domain.identity import IdHasher
+from gateway.security.pki import init_dev_pki
+from gateway.store.db import make_engine
+from gateway.store.migrate import upgrade
+
+CHANNELS = 4
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    calls: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds
+
+
+class Server:
+    def __init__(self, folder: Path, url: str) -> None:
+        self.log = folder / "server.log"
+        env = {**os.environ, "COPAY_LISTEN": "127.0.0.1:0", "COPAY_METRICS_LISTEN": "off",
+               "COPAY_DATABASE_URL": url, "COPAY_CERTS_DIR": str(folder / "certs")}
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], stdout=out,
+                                            stderr=subprocess.STDOUT, env=env)
+        self.port = self._wait_for_port()
+
+    def _wait_for_port(self) -> int:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for line in self.log.read_text().splitlines()[::-1]:
+                if '"msg": "listening"' in line:
+                    return json.loads(line)["port"]
+            if self.process.poll() is not None:
+                raise SystemExit(f"server exited:\n{self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        raise SystemExit("server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+        self.log.write_text("")  # the next start's "listening" line is the one to read
+
+
+async def drive(name: str, call: Callable[[int], Awaitable[object]], in_flight: int, warmup: float,
+                seconds: float) -> Result:
+    """Keeps ``in_flight`` calls going; measures those that start after the warm-up."""
+    counter = itertools.count()
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter()
+    measure_from, stop_at = start + warmup, start + warmup + seconds
+
+    async def worker() -> None:
+        nonlocal errors
+        while (began := time.perf_counter()) < stop_at:
+            try:
+                await call(next(counter))
+            except grpc.aio.AioRpcError:
+                errors += 1
+                continue
+            if began >= measure_from:
+                latencies.append(time.perf_counter() - began)
+
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
+    return Result(name, len(latencies), errors, seconds, pick(0.50), pick(0.99))
+
+
+def claim(i: int) -> spb.SettlementClaim:
+    return spb.SettlementClaim(
+        beneficiary=bindings_pb2.MemberRef(name=f"regions/{world.REGION}/members/{world.beneficiary(i).psn_no}"),
+        credential=spb.Credential(type=spb.CREDENTIAL_TYPE_E_VOUCHER, holder_id_number=world.beneficiary_id(i)),
+        institution=spb.Institution(code="H4201000001", kind=spb.INSTITUTION_KIND_HOSPITAL, designated=True,
+                                    region=world.REGION),
+        use=spb.USE_OUTPATIENT, total_fen=100, personal_part_fen=100)
+
+
+async def run_cases(port: int, certs: Path, args: argparse.Namespace, cases: list[str]) -> list[Result]:
+    creds = grpc.ssl_channel_credentials((certs / "ca.pem").read_bytes(),
+                                         (certs / f"region-{world.REGION}-key.pem").read_bytes(),
+                                         (certs / f"region-{world.REGION}.pem").read_bytes())
+    channels = [grpc.aio.secure_channel(f"localhost:{port}", creds, options=[("grpc.use_local_subchannel_pool", 1)])
+                for _ in range(CHANNELS)]
+    echo = [diagnostics_pb2_grpc.DiagnosticsServiceStub(c) for c in channels]
+    settle = [settlements_pb2_grpc.SettlementsServiceStub(c) for c in channels]
+    claims = [claim(i) for i in range(args.grantors)]
+    rng = random.Random(7)
+    run_id = f"{time.time_ns():x}"
+    results = []
+    for case in cases:
+        if case == "a":
+            call = lambda n: echo[n % CHANNELS].Echo(diagnostics_pb2.EchoRequest(message="ping"))
+            title = "(a) echo over mTLS: the ceiling"
+        elif case in ("b", "d"):
+            call = lambda n, tag=case: settle[n % CHANNELS].Settle(spb.SettleRequest(
+                request_id=f"{run_id}-{tag}-{n}", claim=claims[rng.randrange(args.grantors)]))
+            title = f"({case}) settle over {args.grantors:,} grantors" + (
+                f", after {args.prior:,} settlements" if case == "d" else "")
+        else:
+            call = lambda n: settle[n % CHANNELS].Settle(spb.SettleRequest(request_id=f"{run_id}-c-{n}",
+                                                                           claim=claims[0]))
+            title = "(c) settle, every call on one grantor"
+        results.append(await drive(title, call, args.in_flight, args.warmup, args.seconds))
+    for c in channels:
+        await c.close()
+    return results
+
+
+def report(results: list[Result], args: argparse.Namespace) -> str:
+    ceiling = results[0].rate
+    rows = [f"{'case':<48} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs (a)':>7} {'errors':>6}"]
+    for r in results:
+        rows.append(f"{r.name:<48} {r.rate:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.rate / ceiling:>7.0%} "
+                    f"{r.errors:>6}")
+    by = {r.name[1]: r for r in results}
+    checks = [("(b) >= 50% of (a)", by["b"].rate / ceiling >= 0.50),
+              ("(c) >= 25% of (a)", by["c"].rate / ceiling >= 0.25),
+              ("p99 of (b) < 25 ms", by["b"].p99_ms < 25)]
+    if "d" in by:
+        checks.append(("(d) within 10% of (b)", abs(by["d"].rate - by["b"].rate) <= 0.10 * by["b"].rate))
+    rows.append("")
+    rows += [f"target {name:<28} {'met' if ok else 'MISSED'}" for name, ok in checks]
+    rows.append(f"({args.in_flight} calls in flight, {args.seconds:g} s measured after {args.warmup:g} s warm-up, "
+                f"{os.cpu_count()} cores shared by client and server)")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="copay-gateway bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per case")
+    parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per case")
+    parser.add_argument("--in-flight", type=int, default=64)
+    parser.add_argument("--grantors", type=int, default=10_000)
+    parser.add_argument("--prior", type=int, default=1_000_000, help="prior settlements for case (d); 0 skips it")
+    parser.add_argument("--workdir", help="keep the database and logs here (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    folder = Path(args.workdir or tempfile.mkdtemp(prefix="copay-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    init_dev_pki(folder / "certs")
+    url = f"sqlite:///{folder / 'bench.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    hasher = IdHasher(bytes.fromhex((folder / "certs" / "id-hash.key").read_text()))
+    print(f"loading {args.grantors:,} funded grantors with active bindings into {folder}", flush=True)
+    world.load_pairs(engine, args.grantors, hasher)
+    server = Server(folder, url)
+    results = asyncio.run(run_cases(server.port, folder / "certs", args, ["a", "b", "c"]))
+    server.stop()
+    if args.prior:
+        print(f"loading {args.prior:,} prior settlements", flush=True)
+        world.load_history(engine, args.prior, args.grantors)
+        server = Server(folder, url)
+        results += asyncio.run(run_cases(server.port, folder / "certs", args, ["d"]))
+        server.stop()
+    engine.dispose()
+    print(report(results, args))
