@@ -28,7 +28,7 @@ class Settings:
     shutdown_grace_seconds: float = 10.0
     """On SIGTERM, how long in-flight calls may take to finish (COPAY_SHUTDOWN_GRACE_SECONDS)."""
     db_pool_size: int = 8
-    """Database connections, and threads running database work (COPAY_DB_POOL_SIZE)."""
+    """Database connections, and threads running database work (COPAY_DB_POOL_SIZE); SQLite runs inline."""
     log_level: str = "INFO"
     """Python logging level name (COPAY_LOG_LEVEL)."""
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -22,6 +21,7 @@ from gateway.api.diagnostics import DiagnosticsServicer
 from gateway.api.interceptor import CallInterceptor
 from gateway.api.members import MembersServicer
 from gateway.api.policies import PoliciesServicer
+from gateway.api.runner import Runner
 from gateway.api.settlements import SettlementsServicer
 from gateway.config import Settings
 from gateway.domain.identity import IdHasher
@@ -63,17 +63,18 @@ async def serve(settings: Settings) -> None:
     engine = make_engine(settings.database_url, settings.db_pool_size)
     upgrade(engine)
     loop = asyncio.get_running_loop()
-    loop.set_default_executor(ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="db"))
+    db = Runner(0 if engine.dialect.name == "sqlite" else settings.db_pool_size)
 
     metrics = Metrics()
     server = grpc.aio.server(interceptors=[CallInterceptor(metrics)], options=channel_options(settings),
                              maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
     uow, in_force = unit_of_work.factory(engine), policies.load()
-    members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(uow, hasher), server)
-    bindings_pb2_grpc.add_BindingsServiceServicer_to_server(BindingsServicer(uow, hasher, in_force), server)
+    members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(uow, db, hasher), server)
+    bindings_pb2_grpc.add_BindingsServiceServicer_to_server(BindingsServicer(uow, db, hasher, in_force), server)
     policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(in_force), server)
-    accounts_pb2_grpc.add_AccountsServiceServicer_to_server(AccountsServicer(uow), server)
-    settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(SettlementsServicer(uow, hasher, in_force), server)
+    accounts_pb2_grpc.add_AccountsServiceServicer_to_server(AccountsServicer(uow, db), server)
+    settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(SettlementsServicer(uow, db, hasher, in_force),
+                                                                  server)
     diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -99,5 +100,6 @@ async def serve(settings: Settings) -> None:
     log.info("shutting down", extra={"fields": {"grace_seconds": settings.shutdown_grace_seconds}})
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
+    db.shutdown()
     engine.dispose()
     log.info("stopped")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 
 from gateway._proto.copay.v1 import accounts_pb2 as pb
 from gateway._proto.copay.v1 import accounts_pb2_grpc
 from gateway.api.auth import rpc
 from gateway.api.bindings import parse_party
 from gateway.api.idempotency import request_key
+from gateway.api.runner import Runner
 from gateway.api.names import check_request_id, member_name, require_own_region
 from gateway.domain.errors import Violations
 from gateway.domain.ledger import MAX_FEN
@@ -29,8 +29,9 @@ def render(account: service.Account) -> bytes:
 
 
 class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, db: Runner) -> None:
         self._uow = uow
+        self._db = db
 
     def _check(self, request, caller: Principal, allow_zero: bool):  # type: ignore[no-untyped-def]
         problems = Violations()
@@ -47,14 +48,14 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
     async def FundAccount(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         grantor = self._check(request, caller, allow_zero=False)
         key = request_key(caller, "FundAccount", request)
-        answer = await asyncio.to_thread(service.fund, self._uow, grantor, request.amount_fen, key, render)
+        answer = await self._db(service.fund, self._uow, grantor, request.amount_fen, key, render)
         return pb.Account.FromString(answer)
 
     @rpc(Kind.REGION)
     async def ReleaseAccount(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         grantor = self._check(request, caller, allow_zero=True)
         key = request_key(caller, "ReleaseAccount", request)
-        answer = await asyncio.to_thread(service.release, self._uow, grantor, request.amount_fen, key, render)
+        answer = await self._db(service.release, self._uow, grantor, request.amount_fen, key, render)
         return pb.Account.FromString(answer)
 
     @rpc(Kind.REGION)
@@ -67,4 +68,4 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         grantor = parse_party(member, problems, "name")
         problems.raise_if_any()
         require_own_region(caller, grantor.region)
-        return account_message(await asyncio.to_thread(service.get, self._uow, grantor))
+        return account_message(await self._db(service.get, self._uow, grantor))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from gateway._proto.copay.v1 import bindings_pb2 as pb
@@ -11,6 +10,7 @@ from gateway.api.auth import rpc
 from gateway.api.enums import EnumMap
 from gateway.api.idempotency import request_key
 from gateway.api.members import timestamp
+from gateway.api.runner import Runner
 from gateway.api.names import (check_request_id, decode_token, encode_token, member_name, page_size, parse_member,
                                require_own_region)
 from gateway.domain.bindings import REVOCATION_CAUSES, Binding, Cause, Party, Status
@@ -56,8 +56,9 @@ def parse_party(name: str, problems: Violations, field: str) -> Party:
 
 
 class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
-    def __init__(self, uow: UnitOfWorkFactory, hasher: IdHasher, policies: dict[str, Policy]) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, db: Runner, hasher: IdHasher, policies: dict[str, Policy]) -> None:
         self._uow = uow
+        self._db = db
         self._hash = hasher
         self._policies = policies
 
@@ -84,7 +85,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
         if which == "id_number":
             beneficiary = self._hash(request.beneficiary.id_number)
         key = request_key(caller, "CreateBinding", request)
-        answer = await asyncio.to_thread(service.create, self._uow, self._policies, caller.name, grantor, beneficiary,
+        answer = await self._db(service.create, self._uow, self._policies, caller.name, grantor, beneficiary,
                                          relationship, request.binding_id, key, render)
         return pb.Binding.FromString(answer)
 
@@ -92,7 +93,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
     async def ConfirmBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         binding_id = self._check_change(request)
         key = request_key(caller, "ConfirmBinding", request)
-        answer = await asyncio.to_thread(service.confirm, self._uow, self._policies, caller.name, binding_id, key,
+        answer = await self._db(service.confirm, self._uow, self._policies, caller.name, binding_id, key,
                                          render)
         return pb.Binding.FromString(answer)
 
@@ -100,7 +101,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
     async def ApproveBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         binding_id = self._check_change(request)
         key = request_key(caller, "ApproveBinding", request)
-        answer = await asyncio.to_thread(service.approve, self._uow, caller.name, binding_id, key, render)
+        answer = await self._db(service.approve, self._uow, caller.name, binding_id, key, render)
         return pb.Binding.FromString(answer)
 
     @rpc(Kind.REGION)
@@ -112,7 +113,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
                                    "REVIEW_REJECTED (as TRANSITION_CAUSE_...)")
         binding_id = self._check_change(request, problems)
         key = request_key(caller, "RevokeBinding", request)
-        answer = await asyncio.to_thread(service.revoke, self._uow, caller.name, binding_id, cause, key, render)
+        answer = await self._db(service.revoke, self._uow, caller.name, binding_id, cause, key, render)
         return pb.Binding.FromString(answer)
 
     @rpc(Kind.REGION)
@@ -120,7 +121,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
         problems = Violations()
         binding_id = parse_binding(request.name, problems)
         problems.raise_if_any()
-        return binding_message(await asyncio.to_thread(service.get, self._uow, caller.name, binding_id))
+        return binding_message(await self._db(service.get, self._uow, caller.name, binding_id))
 
     @rpc(Kind.REGION)
     async def ListBindings(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -140,7 +141,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
             problems.add("page_token", "not a token from a previous response to this same request")
         problems.raise_if_any()
         require_own_region(caller, member.region)
-        rows, more = await asyncio.to_thread(service.page, self._uow, member, side == "grantor", status,
+        rows, more = await self._db(service.page, self._uow, member, side == "grantor", status,
                                              int(after) if after else None, size)
         token = encode_token(scope, str(rows[-1].filed)) if more else ""
         return pb.ListBindingsResponse(bindings=[binding_message(b) for b in rows], next_page_token=token)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -11,6 +10,7 @@ from gateway._proto.copay.v1 import members_pb2_grpc
 from gateway.api.auth import rpc
 from gateway.api.enums import EnumMap
 from gateway.api.idempotency import request_key
+from gateway.api.runner import Runner
 from gateway.api.names import (check_request_id, decode_token, encode_token, member_name, page_size,
                                parse_member, parse_region, require_own_region)
 from gateway.domain.errors import Violations
@@ -38,8 +38,9 @@ def member_message(member: Member) -> pb.Member:
 
 
 class MembersServicer(members_pb2_grpc.MembersServiceServicer):
-    def __init__(self, uow: UnitOfWorkFactory, hasher: IdHasher) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, db: Runner, hasher: IdHasher) -> None:
         self._uow = uow
+        self._db = db
         self._hash = hasher
 
     @rpc(Kind.REGION)
@@ -59,7 +60,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         def render(stored: list[Member]) -> bytes:
             return pb.BatchUpsertMembersResponse(members=[member_message(m) for m in stored]).SerializeToString()
 
-        answer = await asyncio.to_thread(service.upsert_members, self._uow, region, reports, key, render)
+        answer = await self._db(service.upsert_members, self._uow, region, reports, key, render)
         return pb.BatchUpsertMembersResponse.FromString(answer)
 
     @rpc(Kind.REGION)
@@ -68,7 +69,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         region, psn_no = parse_member(request.name, problems)
         problems.raise_if_any()
         require_own_region(caller, region)
-        return member_message(await asyncio.to_thread(service.get_member, self._uow, region, psn_no))
+        return member_message(await self._db(service.get_member, self._uow, region, psn_no))
 
     @rpc(Kind.REGION)
     async def LookupMember(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -79,7 +80,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         problems.raise_if_any()
         require_own_region(caller, region)
         id_hash = self._hash(request.id_number)
-        return member_message(await asyncio.to_thread(service.lookup_member, self._uow, region, id_hash))
+        return member_message(await self._db(service.lookup_member, self._uow, region, id_hash))
 
     @rpc(Kind.REGION)
     async def ListMembers(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -89,6 +90,6 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         after = decode_token(request.page_token, request.parent, problems)
         problems.raise_if_any()
         require_own_region(caller, region)
-        rows, more = await asyncio.to_thread(service.list_members, self._uow, region, after, size)
+        rows, more = await self._db(service.list_members, self._uow, region, after, size)
         token = encode_token(request.parent, rows[-1].psn_no) if more else ""
         return pb.ListMembersResponse(members=[member_message(m) for m in rows], next_page_token=token)

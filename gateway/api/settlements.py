@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import timezone
 
@@ -13,6 +12,7 @@ from gateway.api.bindings import parse_party
 from gateway.api.enums import EnumMap
 from gateway.api.idempotency import request_key
 from gateway.api.members import timestamp
+from gateway.api.runner import Runner
 from gateway.api.names import (check_request_id, decode_token, encode_token, member_name, page_size,
                                require_own_region)
 from gateway.domain.bindings import Party
@@ -55,8 +55,9 @@ def render(settlement: Settlement) -> bytes:
 
 
 class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
-    def __init__(self, uow: UnitOfWorkFactory, hasher: IdHasher, policies: dict[str, Policy]) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, db: Runner, hasher: IdHasher, policies: dict[str, Policy]) -> None:
         self._uow = uow
+        self._db = db
         self._hash = hasher
         self._policies = policies
 
@@ -108,7 +109,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
         problems = Violations()
         claim = self._claim(request.claim, problems)
         problems.raise_if_any()
-        quote = await asyncio.to_thread(service.quote, self._uow, self._policies, caller.name, claim)
+        quote = await self._db(service.quote, self._uow, self._policies, caller.name, claim)
         return pb.PreSettleResponse(beneficiary=member_name(quote.beneficiary.region, quote.beneficiary.psn_no),
                                     lines=[line_message(line) for line in quote.lines], mutual_aid_fen=quote.paid,
                                     cash_fen=quote.cash)
@@ -120,7 +121,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
         claim = self._claim(request.claim, problems)
         problems.raise_if_any()
         key = request_key(caller, "Settle", request)
-        answer = await asyncio.to_thread(service.settle, self._uow, self._policies, caller.name, claim, key, render)
+        answer = await self._db(service.settle, self._uow, self._policies, caller.name, claim, key, render)
         return pb.Settlement.FromString(answer)
 
     @rpc(Kind.REGION)
@@ -132,7 +133,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
             problems.add("amount_fen", "must be 0 (all that is left) or a positive amount in fen")
         problems.raise_if_any()
         key = request_key(caller, "ReverseSettlement", request)
-        answer = await asyncio.to_thread(service.reverse, self._uow, caller.name, settlement_id, request.amount_fen,
+        answer = await self._db(service.reverse, self._uow, caller.name, settlement_id, request.amount_fen,
                                          key, render)
         return pb.Settlement.FromString(answer)
 
@@ -141,7 +142,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
         problems = Violations()
         settlement_id = self._settlement_id(request.name, problems)
         problems.raise_if_any()
-        return settlement_message(await asyncio.to_thread(service.get, self._uow, caller.name, settlement_id))
+        return settlement_message(await self._db(service.get, self._uow, caller.name, settlement_id))
 
     @rpc(Kind.REGION)
     async def ListSettlements(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -162,7 +163,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
             problems.add("page_token", "not a token from a previous response to this same request")
         problems.raise_if_any()
         require_own_region(caller, member.region)
-        rows, more = await asyncio.to_thread(service.page, self._uow, member, side == "grantor", start, end,
+        rows, more = await self._db(service.page, self._uow, member, side == "grantor", start, end,
                                              int(after) if after else None, size)
         token = encode_token(scope, str(rows[-1].filed)) if more else ""
         return pb.ListSettlementsResponse(settlements=[settlement_message(s) for s in rows], next_page_token=token)

@@ -10,12 +10,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, literal, select, union_all
+from sqlalchemy import Connection, bindparam, func, literal, select, union_all
 
 from gateway.domain.ledger import Transfer
 from gateway.service.ports import Conflict
 from gateway.store.tables import share_balances as balances
 from gateway.store.tables import transfers
+
+
+BALANCES = select(balances.c.account, balances.c.balance).where(
+    balances.c.account.in_(bindparam("accounts", expanding=True))).order_by(balances.c.account)
+LOCKED_BALANCES = BALANCES.with_for_update()
+DEBIT = balances.update().where(balances.c.account == bindparam("key"), balances.c.balance >= bindparam("amount")) \
+    .values(balance=balances.c.balance - bindparam("amount"))
+CREDIT = balances.update().where(balances.c.account == bindparam("key")) \
+    .values(balance=balances.c.balance + bindparam("amount"))
+OPEN = balances.insert()
+RECORD = transfers.insert()
 
 
 def is_share(account: str) -> bool:
@@ -28,10 +39,8 @@ class SqlLedger:
 
     def balances(self, accounts: list[str], lock: bool = False) -> dict[str, int]:
         """Share balances (0 when never funded); ``lock`` holds the rows until commit (PostgreSQL)."""
-        query = select(balances.c.account, balances.c.balance).where(balances.c.account.in_(sorted(set(accounts))))
-        if lock:
-            query = query.order_by(balances.c.account).with_for_update()
-        found = {account: balance for account, balance in self._conn.execute(query)}
+        query = LOCKED_BALANCES if lock else BALANCES
+        found = {account: balance for account, balance in self._conn.execute(query, {"accounts": sorted(set(accounts))})}
         return {a: found.get(a, 0) for a in accounts}
 
     def post(self, entries: list[Transfer], at: datetime, settlement_seq: int | None = None) -> None:
@@ -41,16 +50,12 @@ class SqlLedger:
             return
         for t in entries:
             if is_share(t.debit):
-                moved = self._conn.execute(balances.update().where(
-                    balances.c.account == t.debit, balances.c.balance >= t.amount)
-                    .values(balance=balances.c.balance - t.amount)).rowcount
-                if moved != 1:
+                if self._conn.execute(DEBIT, {"key": t.debit, "amount": t.amount}).rowcount != 1:
                     raise Conflict(f"balance of {t.debit} moved")
             if is_share(t.credit):
-                if self._conn.execute(balances.update().where(balances.c.account == t.credit)
-                                      .values(balance=balances.c.balance + t.amount)).rowcount == 0:
-                    self._conn.execute(balances.insert().values(account=t.credit, balance=t.amount))
-        self._conn.execute(transfers.insert(), [
+                if self._conn.execute(CREDIT, {"key": t.credit, "amount": t.amount}).rowcount == 0:
+                    self._conn.execute(OPEN, {"account": t.credit, "balance": t.amount})
+        self._conn.execute(RECORD, [
             {"debit": t.debit, "credit": t.credit, "amount": t.amount, "kind": t.kind.value,
              "settlement_seq": settlement_seq, "at": at} for t in entries])
 

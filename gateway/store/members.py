@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Row, select, text
+from sqlalchemy import Connection, Row, bindparam, select, text
 
 from gateway.domain.members import EnrolmentStatus, InsuranceType, Member
 from gateway.store.tables import ACTIVE, members
@@ -13,6 +13,11 @@ from gateway.store.tables import ACTIVE, members
 def utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+# Hot-path statements are built once: building a statement costs more than running it.
+BY_NAME = select(members).where(members.c.region == bindparam("region"), members.c.psn_no == bindparam("psn_no"))
+ACTIVE_HOLDER = select(members).where(members.c.id_hash == bindparam("id_hash"), text(ACTIVE))
 
 
 def _member(row: Row) -> Member:
@@ -25,12 +30,11 @@ class SqlMembers:
         self._conn = conn
 
     def get(self, region: str, psn_no: str) -> Member | None:
-        row = self._conn.execute(
-            select(members).where(members.c.region == region, members.c.psn_no == psn_no)).first()
+        row = self._conn.execute(BY_NAME, {"region": region, "psn_no": psn_no}).first()
         return _member(row) if row else None
 
     def active_holder(self, id_hash: str) -> Member | None:
-        row = self._conn.execute(select(members).where(members.c.id_hash == id_hash, text(ACTIVE))).first()
+        row = self._conn.execute(ACTIVE_HOLDER, {"id_hash": id_hash}).first()
         return _member(row) if row else None
 
     def in_region_by_hash(self, region: str, id_hash: str) -> Member | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, and_, exists, select
+from sqlalchemy import Connection, Row, and_, bindparam, exists, select
 
 from gateway.domain.bindings import Party
 from gateway.domain.policies import Use
@@ -15,27 +15,31 @@ from gateway.store.members import utc
 from gateway.store.tables import bindings, impersonation_attempts, refunds, settlement_lines as lines, settlements
 
 
+ACTIVE_BINDINGS = select(bindings.c.id, bindings.c.grantor_region, bindings.c.grantor_psn_no, bindings.c.seq).where(
+    bindings.c.beneficiary_region == bindparam("region"), bindings.c.beneficiary_psn_no == bindparam("psn_no"),
+    bindings.c.status == "active").order_by(bindings.c.seq)
+ADD = settlements.insert()
+ADD_LINES = lines.insert()
+
+
 class SqlSettlements:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def active_bindings(self, beneficiary: Party) -> list[ActiveBinding]:
         """The beneficiary's ACTIVE bindings in filing order (R9)."""
-        rows = self._conn.execute(select(bindings.c.id, bindings.c.grantor_region, bindings.c.grantor_psn_no,
-                                         bindings.c.seq).where(
-            bindings.c.beneficiary_region == beneficiary.region, bindings.c.beneficiary_psn_no == beneficiary.psn_no,
-            bindings.c.status == "active").order_by(bindings.c.seq))
+        rows = self._conn.execute(ACTIVE_BINDINGS, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})
         return [ActiveBinding(r.id, Party(r.grantor_region, r.grantor_psn_no), r.seq) for r in rows]
 
     def add(self, s: Settlement) -> int:
-        seq = self._conn.execute(settlements.insert().values(
-            id=s.id, treatment_region=s.treatment_region, beneficiary_region=s.beneficiary.region,
-            beneficiary_psn_no=s.beneficiary.psn_no, credential=s.credential.value,
-            institution_code=s.institution_code, institution_kind=s.institution_kind and s.institution_kind.value,
-            use=s.use.value, total=s.total, fund_part=s.fund_part, personal_part=s.personal_part,
-            items=",".join(sorted(i.value for i in s.items)), created_at=s.created_at)).inserted_primary_key[0]
+        seq = self._conn.execute(ADD, {
+            "id": s.id, "treatment_region": s.treatment_region, "beneficiary_region": s.beneficiary.region,
+            "beneficiary_psn_no": s.beneficiary.psn_no, "credential": s.credential.value,
+            "institution_code": s.institution_code, "institution_kind": s.institution_kind and s.institution_kind.value,
+            "use": s.use.value, "total": s.total, "fund_part": s.fund_part, "personal_part": s.personal_part,
+            "items": ",".join(sorted(i.value for i in s.items)), "created_at": s.created_at}).inserted_primary_key[0]
         if s.lines:
-            self._conn.execute(lines.insert(), [
+            self._conn.execute(ADD_LINES, [
                 {"settlement_seq": seq, "position": line.position, "binding_id": line.binding_id,
                  "grantor_region": line.grantor.region, "grantor_psn_no": line.grantor.psn_no,
                  "amount": line.amount, "refunded": line.refunded} for line in s.lines])

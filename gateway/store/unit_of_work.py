@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gateway.service.ports import Conflict, PriorAnswer
@@ -16,19 +16,22 @@ from gateway.store.settlements import SqlSettlements
 from gateway.store.tables import request_log
 
 
+FIND_REQUEST = select(request_log.c.fingerprint, request_log.c.response).where(
+    request_log.c.caller == bindparam("caller"), request_log.c.request_id == bindparam("request_id"))
+ADD_REQUEST = request_log.insert()
+
+
 class SqlRequestLog:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def find(self, caller: str, request_id: str) -> PriorAnswer | None:
-        row = self._conn.execute(select(request_log.c.fingerprint, request_log.c.response).where(
-            request_log.c.caller == caller, request_log.c.request_id == request_id)).first()
+        row = self._conn.execute(FIND_REQUEST, {"caller": caller, "request_id": request_id}).first()
         return PriorAnswer(row.fingerprint, bytes(row.response)) if row else None
 
     def add(self, caller: str, request_id: str, answer: PriorAnswer) -> None:
-        self._conn.execute(request_log.insert().values(
-            caller=caller, request_id=request_id, fingerprint=answer.fingerprint, response=answer.response,
-            created_at=datetime.now(timezone.utc)))
+        self._conn.execute(ADD_REQUEST, {"caller": caller, "request_id": request_id, "fingerprint": answer.fingerprint,
+                                         "response": answer.response, "created_at": datetime.now(timezone.utc)})
 
 
 class SqlUnitOfWork:
