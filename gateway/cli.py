@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--listen", help="host:port (default 127.0.0.1:50051)")
     serve.add_argument("--metrics-listen", help="host:port for /metrics, or 'off' (default 127.0.0.1:9464)")
     command("migrate", "apply the database migrations")
-    command("seed", "load the sample regions' members (idempotent)")
+    command("seed", "load the sample world: members, bindings, funded accounts (idempotent)")
     certs = command("certs", "development PKI")
     certs.add_argument("action", choices=["init"])
     certs.add_argument("--force", action="store_true", help="re-create every file, even existing ones")
@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
             from gateway.domain.identity import IdHasher
             from gateway.seed import seed
             counts = seed(engine, IdHasher(settings.id_hash_key()))
-            print(f"seeded {sum(counts.values())} members in {len(counts)} regions: {', '.join(counts)}")
+            print(f"seeded {sum(counts.values())} members in {len(counts)} regions ({', '.join(counts)}); in each, "
+                  "members 1 and 2 grant member 3 and are funded")
         else:
             print(f"migrated {engine.url.render_as_string(hide_password=True)}")
         engine.dispose()

@@ -12,7 +12,8 @@ def check_ledger(engine: Engine) -> dict[str, int]:
     """Asserts every invariant; returns the share balances."""
     with engine.connect() as conn:
         ledger = SqlLedger(conn)
-        derived, stored = ledger.derived_balances(), ledger.stored_balances()
+        derived, stored = ledger.derived_balances(), ledger.stored_accounts()
+        totals = ledger.derived_totals()
         bad = conn.execute(select(func.count()).select_from(transfers).where(
             (transfers.c.amount <= 0) | (transfers.c.debit == transfers.c.credit))).scalar_one()
         refunded = conn.execute(select(func.coalesce(func.sum(settlement_lines.c.refunded), 0))).scalar_one()
@@ -24,6 +25,8 @@ def check_ledger(engine: Engine) -> dict[str, int]:
     assert sum(v for k, v in derived.items() if k.startswith("position:")) == 0, "positions sum to zero"
     shares = {k: v for k, v in derived.items() if k.startswith("share:")}
     assert all(v >= 0 for v in shares.values()), "no grantor balance below zero"
-    assert {k: v for k, v in stored.items() if v or k in shares} == shares, "stored balances match the transfers"
+    assert {k: v["balance"] for k, v in stored.items() if v["balance"] or k in shares} == shares, \
+        "stored balances match the transfers"
+    assert all(stored[k][name] == total for (k, name), total in totals.items()), "running totals match the transfers"
     assert refunded == refund_total and over == 0, "refunds match their lines and never exceed what was paid"
     return shares

@@ -30,7 +30,8 @@ USES = EnumMap(pb.Use, Use)
 CREDENTIALS = EnumMap(pb.CredentialType, CredentialType)
 KINDS = EnumMap(pb.InstitutionKind, InstitutionKind)
 ITEMS = EnumMap(pb.ItemCategory, ItemCategory)
-_SETTLEMENT = re.compile(r"^settlements/([0-9a-f-]{36})$")
+_SETTLEMENT = re.compile(r"^settlements/([a-z0-9][a-z0-9-]{0,62})$")
+_SETTLEMENT_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
 def line_message(line: Line, refunded: int = 0) -> pb.SettlementLine:
@@ -91,8 +92,8 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
             institution = Institution(claim.institution.code, kind or InstitutionKind.HOSPITAL,
                                       claim.institution.designated, claim.institution.region)
         if use is not None:
-            validate_place(use, institution, problems)
-        validate_amounts(claim.total_fen, claim.fund_part_fen, claim.personal_part_fen, problems)
+            validate_place(use, institution, problems, at)
+        validate_amounts(claim.total_fen, claim.fund_part_fen, claim.personal_part_fen, problems, at)
         items = [ITEMS.domain(i) for i in claim.items]
         if None in items:
             problems.add(at + "items", "unknown item category")
@@ -119,9 +120,12 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
         problems = Violations()
         check_request_id(request.request_id, problems)
         claim = self._claim(request.claim, problems)
+        if request.settlement_id and not _SETTLEMENT_ID.match(request.settlement_id):
+            problems.add("settlement_id", "1 to 63 of a-z, 0-9 and '-', starting with a letter")
         problems.raise_if_any()
         key = request_key(caller, "Settle", request)
-        answer = await self._db(service.settle, self._uow, self._policies, caller.name, claim, key, render)
+        answer = await self._db(service.settle, self._uow, self._policies, caller.name, claim,
+                                request.settlement_id, key, render)
         return pb.Settlement.FromString(answer)
 
     @rpc(Kind.REGION)

@@ -142,6 +142,9 @@ async def run_cases(port: int, certs: Path, args: argparse.Namespace, cases: lis
                                                                            claim=claims[0]))
             title = "(c) settle, every call on one grantor"
         results.append(await drive(title, call, args.in_flight, args.warmup, args.seconds))
+        last = results[-1]
+        print(f"  {last.name}: {last.rate:.0f} calls/s, p50 {last.p50_ms:.2f} ms, p99 {last.p99_ms:.2f} ms",
+              flush=True)
     for c in channels:
         await c.close()
     return results
@@ -149,9 +152,9 @@ async def run_cases(port: int, certs: Path, args: argparse.Namespace, cases: lis
 
 def report(results: list[Result], args: argparse.Namespace) -> str:
     ceiling = results[0].rate
-    rows = [f"{'case':<48} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs (a)':>7} {'errors':>6}"]
+    rows = [f"{'case':<56} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs (a)':>7} {'errors':>6}"]
     for r in results:
-        rows.append(f"{r.name:<48} {r.rate:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.rate / ceiling:>7.0%} "
+        rows.append(f"{r.name:<56} {r.rate:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.rate / ceiling:>7.0%} "
                     f"{r.errors:>6}")
     by = {r.name[1]: r for r in results}
     checks = [("(b) >= 50% of (a)", by["b"].rate / ceiling >= 0.50),

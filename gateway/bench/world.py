@@ -15,7 +15,7 @@ from gateway.domain.bindings import Party
 from gateway.domain.identity import IdHasher
 from gateway.sample import id_number
 from gateway.store.tables import (binding_transitions, bindings, members, request_log, settlement_lines, settlements,
-                                  share_balances, transfers)
+                                  share_accounts, transfers)
 
 REGION = "420100"
 FUNDING = 10**11  # fen per grantor: never the limit in a benchmark
@@ -57,8 +57,9 @@ def load_pairs(engine: Engine, count: int, hasher: IdHasher) -> None:
         conn.execute(insert(binding_transitions), [
             {"binding_seq": seqs[f"bench-{i}"], "position": 0, "status": "active", "at": now,
              "actor": f"region/{REGION}", "cause": "filed"} for i in range(count)])
-        conn.execute(insert(share_balances), [{"account": ledger.share(grantor(i)), "balance": FUNDING}
-                                              for i in range(count)])
+        conn.execute(insert(share_accounts), [
+            {"account": ledger.share(grantor(i)), "balance": FUNDING, "funded": FUNDING, "released": 0, "spent": 0,
+             "refunded": 0} for i in range(count)])
         conn.execute(insert(transfers), [
             {"debit": ledger.earmark(REGION), "credit": ledger.share(grantor(i)), "amount": FUNDING, "kind": "fund",
              "settlement_seq": None, "at": now} for i in range(count)])
@@ -72,7 +73,7 @@ def load_history(engine: Engine, count: int, pairs: int, fen: int = 100) -> None
         rows = range(start, min(start + BATCH, count))
         ids = {n: str(uuid.uuid4()) for n in rows}
         with engine.begin() as conn:
-            first = conn.execute(insert(settlements).returning(settlements.c.seq).sort_by_parameter_order(), [
+            first = conn.execute(insert(settlements).returning(settlements.c.seq, sort_by_parameter_order=True), [
                 {"id": ids[n], "treatment_region": REGION, "beneficiary_region": REGION,
                  "beneficiary_psn_no": beneficiary(n % pairs).psn_no, "credential": "e_voucher",
                  "institution_code": "H0001", "institution_kind": "hospital", "use": "outpatient", "total": fen,
@@ -94,5 +95,5 @@ def load_history(engine: Engine, count: int, pairs: int, fen: int = 100) -> None
     with engine.begin() as conn:
         for i, amount in enumerate(spent):
             if amount:
-                conn.execute(update(share_balances).where(share_balances.c.account == ledger.share(grantor(i)))
-                             .values(balance=FUNDING - amount))
+                conn.execute(update(share_accounts).where(share_accounts.c.account == ledger.share(grantor(i)))
+                             .values(balance=FUNDING - amount, spent=amount))

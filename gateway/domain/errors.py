@@ -39,6 +39,20 @@ NOT_BENEFICIARY_REGION     PERMISSION_DENIED    only the beneficiary's region co
 NOT_GRANTOR_REGION         PERMISSION_DENIED    only the grantor's region approves, or
                                                 revokes as the grantor (R10, R11)
 REGION_NOT_PARTY           PERMISSION_DENIED    the caller is neither party's region
+IMPERSONATION              PERMISSION_DENIED    not the patient's own credential (R8);
+                                                the attempt is recorded
+NOT_TREATMENT_REGION       PERMISSION_DENIED    settling or reversing a treatment given in
+                                                another region
+INSTITUTION_NOT_DESIGNATED FAILED_PRECONDITION  not a designated place (R7)
+NON_MEDICAL_ITEMS          FAILED_PRECONDITION  supplements, cosmetics, daily goods (R7)
+USE_NOT_ALLOWED            FAILED_PRECONDITION  a use the grantor's province forbids (R7)
+NO_ACTIVE_BINDING          FAILED_PRECONDITION  no active binding to draw on (R10)
+INSUFFICIENT_BALANCE       FAILED_PRECONDITION  short balance, partial not allowed (R6)
+REFUND_EXCEEDS_PAYMENT     FAILED_PRECONDITION  more than mutual aid paid and kept (R6)
+NOTHING_TO_REFUND          FAILED_PRECONDITION  everything is refunded already
+RELEASE_EXCEEDS_BALANCE    FAILED_PRECONDITION  releasing more than the shareable balance
+SETTLEMENT_ID_TAKEN        ALREADY_EXISTS       the requested settlement_id is in use
+SETTLEMENT_NOT_FOUND       NOT_FOUND            no settlement of that name
 =========================  ===================  ==========================================
 """
 

@@ -22,6 +22,7 @@ Decisions where the issue was silent:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -35,6 +36,7 @@ from gateway.domain.policies import Geography, Policy, Use
 from gateway.domain.regions import admdvs_problem, province_of
 
 MEDICAL_USES = frozenset({Use.OUTPATIENT, Use.INPATIENT, Use.PHARMACY})
+_INSTITUTION_CODE = re.compile(r"^[A-Za-z0-9-]{1,40}$")
 
 
 class CredentialType(StrEnum):
@@ -163,26 +165,27 @@ class Candidate:
     balance: int = 0
 
 
-def validate_amounts(total: int, fund_part: int, personal_part: int, problems: Violations) -> None:
+def validate_amounts(total: int, fund_part: int, personal_part: int, problems: Violations, at: str = "") -> None:
+    """``at`` prefixes the field paths, e.g. ``claim.``."""
     for name, value in (("total_fen", total), ("fund_part_fen", fund_part), ("personal_part_fen", personal_part)):
         if not 0 <= value <= MAX_FEN:
-            problems.add(name, f"must be between 0 and {MAX_FEN} fen")
+            problems.add(at + name, f"must be between 0 and {MAX_FEN} fen")
     if personal_part <= 0:
-        problems.add("personal_part_fen", "the personal-burden part to pay must be positive")
+        problems.add(at + "personal_part_fen", "the personal-burden part to pay must be positive")
     if fund_part + personal_part > total:
-        problems.add("total_fen", "must be at least the pooled-fund part plus the personal-burden part")
+        problems.add(at + "total_fen", "must be at least the pooled-fund part plus the personal-burden part")
 
 
-def validate_place(use: Use, institution: Institution | None, problems: Violations) -> None:
+def validate_place(use: Use, institution: Institution | None, problems: Violations, at: str = "") -> None:
     if use in MEDICAL_USES:
         if institution is None:
-            problems.add("institution", f"required for {use.value}")
+            problems.add(at + "institution", f"required for {use.value}")
         elif institution.kind is not KIND_FOR_USE[use]:
-            problems.add("institution.kind", f"{use.value} is settled at a {KIND_FOR_USE[use].value}")
+            problems.add(at + "institution.kind", f"{use.value} is settled at a {KIND_FOR_USE[use].value}")
         elif (why := admdvs_problem(institution.region)) is not None:
-            problems.add("institution.region", why)
-        elif not institution.code:
-            problems.add("institution.code", "required")
+            problems.add(at + "institution.region", why)
+        elif not _INSTITUTION_CODE.match(institution.code):
+            problems.add(at + "institution.code", "1 to 40 letters, digits or '-' (the national institution code)")
 
 
 def check_claim(claim: Claim, caller: str, beneficiary: Member) -> None:

@@ -40,8 +40,8 @@ def _grantor(uow: UnitOfWork, grantor: Party) -> Member:
 def account(uow: UnitOfWork, grantor: Party) -> Account:
     key = ledger.share(grantor)
     totals = uow.ledger.totals(key)
-    return Account(grantor, uow.ledger.balances([key])[key], totals.get("fund", 0), totals.get("release", 0),
-                   totals.get("settle", 0), totals.get("refund", 0))
+    return Account(grantor, uow.ledger.balances([key])[key], totals["funded"], totals["released"], totals["spent"],
+                   totals["refunded"])
 
 
 def fund(uow_factory: UnitOfWorkFactory, grantor: Party, amount: int, key: RequestKey,

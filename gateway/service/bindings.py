@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 from typing import Callable
 
 from gateway.domain.bindings import (SYSTEM, Binding, Cause, Party, Status, Transition, after_confirmation, decide,
                                      end_cause, refuse, require_status)
+from gateway.domain.ids import ordered_id
 from gateway.domain.errors import Category, Refusal
 from gateway.domain.members import Member
 from gateway.domain.policies import Policy
@@ -65,7 +65,7 @@ def create(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: 
         if (existing := uow.bindings.live_between(grantor_party, beneficiary_party)) is not None:
             raise refuse("BINDING_EXISTS", "a live binding between these members already exists", "R9",
                          Category.ALREADY_EXISTS, binding=f"bindings/{existing.id}", status=existing.status.value)
-        binding = Binding(binding_id or str(uuid.uuid4()), grantor_party, beneficiary_party, relationship, status,
+        binding = Binding(binding_id or ordered_id(), grantor_party, beneficiary_party, relationship, status,
                           policy.ref, (Transition(status, _now(), f"region/{caller}", Cause.FILED),))
         return uow.bindings.add(binding)
 

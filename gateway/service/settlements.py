@@ -7,13 +7,13 @@ the request log entry commit together or not at all.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Callable
 
 from gateway.domain import ledger
 from gateway.domain.bindings import Party, refuse
+from gateway.domain.ids import ordered_id
 from gateway.domain.errors import Category, Refusal
 from gateway.domain.members import Member
 from gateway.domain.policies import Policy
@@ -110,14 +110,19 @@ def quote(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: s
         uow_factory, lambda uow: _plan(uow, policies, caller, claim, lock=False), readonly=True))
 
 
-def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: str, claim: Claim, key: RequestKey,
-           render: Callable[[Settlement], bytes]) -> bytes:
+def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: str, claim: Claim,
+           settlement_id: str, key: RequestKey, render: Callable[[Settlement], bytes]) -> bytes:
+    """Pays the bill; ``settlement_id`` is the caller's choice (AIP-133) or empty for a UUID."""
+
     def work(uow: UnitOfWork) -> Settlement:
+        if settlement_id and uow.settlements.get(settlement_id) is not None:
+            raise refuse("SETTLEMENT_ID_TAKEN", f"settlements/{settlement_id} already exists", None,
+                         Category.ALREADY_EXISTS, settlement=f"settlements/{settlement_id}")
         plan = _plan(uow, policies, caller, claim, lock=uow.locks_rows)
         now = datetime.now(timezone.utc)
         institution = claim.institution
         record = Settlement(
-            str(uuid.uuid4()), caller, plan.beneficiary, claim.credential, institution and institution.code,
+            settlement_id or ordered_id(), caller, plan.beneficiary, claim.credential, institution and institution.code,
             institution and institution.kind, claim.use, claim.total, claim.fund_part, claim.personal_part,
             claim.items, tuple(PaidLine(i, line.binding_id, line.grantor, line.amount, 0)
                                for i, line in enumerate(plan.lines)), (), now)
@@ -146,7 +151,7 @@ def reverse(uow_factory: UnitOfWorkFactory, caller: str, settlement_id: str, amo
         if uow.locks_rows:
             uow.ledger.balances([ledger.share(line.grantor) for line, _ in plan], lock=True)
         now = datetime.now(timezone.utc)
-        refund = RefundRecord(str(uuid.uuid4()), sum(take for _, take in plan), f"region/{caller}", now)
+        refund = RefundRecord(ordered_id(), sum(take for _, take in plan), f"region/{caller}", now)
         uow.settlements.refund(settlement, refund, plan)
         uow.ledger.post([t for line, take in plan for t in ledger.refund(line.grantor, caller, take)], now,
                         settlement.filed)

@@ -1,9 +1,11 @@
-"""The ledger in SQL: immutable transfers, and the one balance kept as a row.
+"""The ledger in SQL: immutable transfers, and one row per grantor's share account.
 
-Only grantors' share balances are stored (``share_balances``), because only
-they gate a payment: debited with ``UPDATE ... WHERE balance >= :amount`` (and a
-CHECK constraint behind it). Region accounts (earmark, position) are sums of
-transfers, so no per-region row is locked by every settlement.
+Only grantors' share accounts are stored as rows (``share_accounts``), because
+only they gate a payment: debited with ``UPDATE ... WHERE balance >= :amount``
+(and a CHECK constraint behind it), with running totals by transfer kind kept
+in the same row. Region accounts (earmark, position) are sums of transfers, so
+no per-region row is locked by every settlement, and transfers need no index
+but their key: inserts stay cheap however long the history grows.
 """
 
 from __future__ import annotations
@@ -12,20 +14,26 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, func, literal, select, union_all
 
-from gateway.domain.ledger import Transfer
+from gateway.domain.ledger import Kind, Transfer
 from gateway.service.ports import Conflict
-from gateway.store.tables import share_balances as balances
+from gateway.store.tables import share_accounts as accounts
 from gateway.store.tables import transfers
 
-
-BALANCES = select(balances.c.account, balances.c.balance).where(
-    balances.c.account.in_(bindparam("accounts", expanding=True))).order_by(balances.c.account)
+TOTALS = ("funded", "released", "spent", "refunded")
+BALANCES = select(accounts.c.account, accounts.c.balance).where(
+    accounts.c.account.in_(bindparam("accounts", expanding=True))).order_by(accounts.c.account)
 LOCKED_BALANCES = BALANCES.with_for_update()
-DEBIT = balances.update().where(balances.c.account == bindparam("key"), balances.c.balance >= bindparam("amount")) \
-    .values(balance=balances.c.balance - bindparam("amount"))
-CREDIT = balances.update().where(balances.c.account == bindparam("key")) \
-    .values(balance=balances.c.balance + bindparam("amount"))
-OPEN = balances.insert()
+ACCOUNT = select(accounts).where(accounts.c.account == bindparam("key"))
+# Which running total a transfer moves on the share account it debits or credits.
+DEBITS = {Kind.SETTLE: "spent", Kind.RELEASE: "released"}
+CREDITS = {Kind.FUND: "funded", Kind.REFUND: "refunded"}
+DEBIT = {kind: accounts.update().where(accounts.c.account == bindparam("key"), accounts.c.balance >= bindparam("amount"))
+         .values({accounts.c.balance: accounts.c.balance - bindparam("amount"),
+                  accounts.c[total]: accounts.c[total] + bindparam("amount")}) for kind, total in DEBITS.items()}
+CREDIT = {kind: accounts.update().where(accounts.c.account == bindparam("key"))
+          .values({accounts.c.balance: accounts.c.balance + bindparam("amount"),
+                   accounts.c[total]: accounts.c[total] + bindparam("amount")}) for kind, total in CREDITS.items()}
+OPEN = accounts.insert()
 RECORD = transfers.insert()
 
 
@@ -37,33 +45,33 @@ class SqlLedger:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def balances(self, accounts: list[str], lock: bool = False) -> dict[str, int]:
+    def balances(self, keys: list[str], lock: bool = False) -> dict[str, int]:
         """Share balances (0 when never funded); ``lock`` holds the rows until commit (PostgreSQL)."""
         query = LOCKED_BALANCES if lock else BALANCES
-        found = {account: balance for account, balance in self._conn.execute(query, {"accounts": sorted(set(accounts))})}
-        return {a: found.get(a, 0) for a in accounts}
+        found = {key: balance for key, balance in self._conn.execute(query, {"accounts": sorted(set(keys))})}
+        return {key: found.get(key, 0) for key in keys}
 
     def post(self, entries: list[Transfer], at: datetime, settlement_seq: int | None = None) -> None:
-        """Records transfers and moves the share balances they touch. A debit that would take a
+        """Records transfers and moves the share accounts they touch. A debit that would take a
         share balance below zero raises Conflict: the caller read a balance that has since moved."""
         if not entries:
             return
         for t in entries:
             if is_share(t.debit):
-                if self._conn.execute(DEBIT, {"key": t.debit, "amount": t.amount}).rowcount != 1:
+                if self._conn.execute(DEBIT[t.kind], {"key": t.debit, "amount": t.amount}).rowcount != 1:
                     raise Conflict(f"balance of {t.debit} moved")
             if is_share(t.credit):
-                if self._conn.execute(CREDIT, {"key": t.credit, "amount": t.amount}).rowcount == 0:
-                    self._conn.execute(OPEN, {"account": t.credit, "balance": t.amount})
+                if self._conn.execute(CREDIT[t.kind], {"key": t.credit, "amount": t.amount}).rowcount == 0:
+                    opened = dict.fromkeys(TOTALS, 0) | {CREDITS[t.kind]: t.amount}
+                    self._conn.execute(OPEN, {"account": t.credit, "balance": t.amount, **opened})
         self._conn.execute(RECORD, [
             {"debit": t.debit, "credit": t.credit, "amount": t.amount, "kind": t.kind.value,
              "settlement_seq": settlement_seq, "at": at} for t in entries])
 
-    def totals(self, account: str) -> dict[str, int]:
-        """Sum of amounts by transfer kind into and out of one account, e.g. ``{"fund": 5000}``."""
-        rows = self._conn.execute(select(transfers.c.kind, func.sum(transfers.c.amount)).where(
-            (transfers.c.debit == account) | (transfers.c.credit == account)).group_by(transfers.c.kind))
-        return {kind: int(total) for kind, total in rows}
+    def totals(self, key: str) -> dict[str, int]:
+        """The share account's running totals: funded, released, spent, refunded (zeros if never funded)."""
+        row = self._conn.execute(ACCOUNT, {"key": key}).first()
+        return {name: getattr(row, name) if row else 0 for name in TOTALS}
 
     def derived_balances(self) -> dict[str, int]:
         """Every account's balance computed from the transfers alone (credits minus debits)."""
@@ -73,7 +81,17 @@ class SqlLedger:
         rows = self._conn.execute(select(legs.c.account, func.sum(legs.c.amount)).group_by(legs.c.account))
         return {account: int(total) for account, total in rows}
 
-    def stored_balances(self) -> dict[str, int]:
-        return {account: balance for account, balance in self._conn.execute(select(balances.c.account, balances.c.balance))}
+    def derived_totals(self) -> dict[tuple[str, str], int]:
+        """(share account, total name) -> the sum of its transfers of that kind, from the transfers alone."""
+        out: dict[tuple[str, str], int] = {}
+        for side, names in ((transfers.c.debit, DEBITS), (transfers.c.credit, CREDITS)):
+            rows = self._conn.execute(select(side, transfers.c.kind, func.sum(transfers.c.amount))
+                                      .where(side.like("share:%")).group_by(side, transfers.c.kind))
+            for account, kind, total in rows:
+                if Kind(kind) in names:
+                    out[(account, names[Kind(kind)])] = int(total)
+        return out
 
-
+    def stored_accounts(self) -> dict[str, dict[str, int]]:
+        return {row.account: {"balance": row.balance, **{n: getattr(row, n) for n in TOTALS}}
+                for row in self._conn.execute(select(accounts))}

@@ -85,10 +85,14 @@ cross_province_pairs = Table(
     Column("updated_by", String(64), nullable=False),
 )
 
-share_balances = Table(
-    "share_balances", metadata,
+share_accounts = Table(
+    "share_accounts", metadata,
     Column("account", String(64), primary_key=True, comment="share:{region}:{psn_no}"),
     Column("balance", BigInteger, nullable=False),
+    Column("funded", BigInteger, nullable=False, comment="running totals by transfer kind, kept with the balance"),
+    Column("released", BigInteger, nullable=False),
+    Column("spent", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
     CheckConstraint("balance >= 0", name="non_negative"),
 )
 
@@ -103,14 +107,12 @@ transfers = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     CheckConstraint("amount > 0", name="positive"),
     CheckConstraint("debit <> credit", name="two_accounts"),
-    Index("ix_transfers_debit", "debit"),
-    Index("ix_transfers_credit", "credit"),
 )
 
 settlements = Table(
     "settlements", metadata,
     Column("seq", Id, primary_key=True, autoincrement=True),
-    Column("id", String(36), nullable=False, unique=True),
+    Column("id", String(63), nullable=False, unique=True),
     Column("treatment_region", String(6), nullable=False),
     Column("beneficiary_region", String(6), nullable=False),
     Column("beneficiary_psn_no", String(40), nullable=False),

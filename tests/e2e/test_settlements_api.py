@@ -110,7 +110,7 @@ def test_r7_only_the_personal_part_is_ever_paid(world):
     code, _, _, violations = refused(world.settlements("420100").Settle, pb.SettleRequest(
         request_id=world.next_id("s"), claim=pb.SettlementClaim(
             **{**_fields(world.claim(beneficiary, 2_500, fund_part=40_000)), "total_fen": 30_000})))
-    assert (code, [f for f, _ in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, ["total_fen"])
+    assert (code, [f for f, _ in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, ["claim.total_fen"])
 
 
 def _fields(message):
@@ -268,9 +268,19 @@ def test_resident_cannot_be_funded_r1(world):
     assert (code, reason, meta["rule"]) == (grpc.StatusCode.FAILED_PRECONDITION, "GRANTOR_NOT_EMPLOYEE_INSURED", "R1")
 
 
+def test_overlong_institution_code_is_invalid_not_internal(world):
+    _, beneficiary, _ = world.family("420100")
+    claim = world.claim(beneficiary, 100)
+    claim.institution.code = "H" * 41
+    code, reason, _, violations = refused(world.settlements("420100").Settle, pb.SettleRequest(
+        request_id=world.next_id("s"), claim=claim))
+    assert (code, reason, [f for f, _ in violations]) == (
+        grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST", ["claim.institution.code"])
+
+
 def test_malformed_claim_names_every_bad_field(world):
     code, reason, _, violations = refused(world.settlements("420100").Settle, pb.SettleRequest(
         request_id="x", claim=pb.SettlementClaim(use=pb.USE_OUTPATIENT, personal_part_fen=-5, items=[42])))
     assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST")
-    assert {"claim.beneficiary", "claim.credential.type", "claim.credential.holder_id_number", "institution",
-            "personal_part_fen", "claim.items"} <= {f for f, _ in violations}
+    assert {"claim.beneficiary", "claim.credential.type", "claim.credential.holder_id_number", "claim.institution",
+            "claim.personal_part_fen", "claim.items"} <= {f for f, _ in violations}

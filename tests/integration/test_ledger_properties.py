@@ -80,7 +80,7 @@ class LedgerMachine(RuleBasedStateMachine):
                       frozenset(), (), partial)
         available = sum(self.balances[g] for g in PAYERS[beneficiary])
         try:
-            done = pickle.loads(settlements.settle(self.uow, POLICIES, REGION, claim, self.key(), pickle.dumps))
+            done = pickle.loads(settlements.settle(self.uow, POLICIES, REGION, claim, "", self.key(), pickle.dumps))
         except Refusal as refusal:
             assert refusal.reason == "INSUFFICIENT_BALANCE" and not partial and available < amount
             return

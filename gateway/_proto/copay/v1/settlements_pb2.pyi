@@ -188,12 +188,14 @@ class PreSettleResponse(_message.Message):
     def __init__(self, beneficiary: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[SettlementLine, _Mapping]]] = ..., mutual_aid_fen: _Optional[int] = ..., cash_fen: _Optional[int] = ...) -> None: ...
 
 class SettleRequest(_message.Message):
-    __slots__ = ("request_id", "claim")
+    __slots__ = ("request_id", "claim", "settlement_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CLAIM_FIELD_NUMBER: _ClassVar[int]
+    SETTLEMENT_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     claim: SettlementClaim
-    def __init__(self, request_id: _Optional[str] = ..., claim: _Optional[_Union[SettlementClaim, _Mapping]] = ...) -> None: ...
+    settlement_id: str
+    def __init__(self, request_id: _Optional[str] = ..., claim: _Optional[_Union[SettlementClaim, _Mapping]] = ..., settlement_id: _Optional[str] = ...) -> None: ...
 
 class ReverseSettlementRequest(_message.Message):
     __slots__ = ("name", "request_id", "amount_fen")

@@ -1,4 +1,4 @@
-"""ledger (share balances, transfers), settlements, refunds, impersonation attempts
+"""ledger (share accounts, transfers), settlements, refunds, impersonation attempts
 
 Revision ID: 0003
 Revises: 0002
@@ -17,16 +17,21 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def upgrade() -> None:
     op.create_table(
-        "share_balances",
+        "share_accounts",
         sa.Column("account", sa.String(64), nullable=False, comment="share:{region}:{psn_no}"),
         sa.Column("balance", sa.BigInteger, nullable=False),
-        sa.PrimaryKeyConstraint("account", name="pk_share_balances"),
-        sa.CheckConstraint("balance >= 0", name="ck_share_balances_non_negative"),
+        sa.Column("funded", sa.BigInteger, nullable=False,
+                  comment="running totals by transfer kind, kept with the balance"),
+        sa.Column("released", sa.BigInteger, nullable=False),
+        sa.Column("spent", sa.BigInteger, nullable=False),
+        sa.Column("refunded", sa.BigInteger, nullable=False),
+        sa.PrimaryKeyConstraint("account", name="pk_share_accounts"),
+        sa.CheckConstraint("balance >= 0", name="ck_share_accounts_non_negative"),
     )
     op.create_table(
         "settlements",
         sa.Column("seq", Id, primary_key=True, autoincrement=True),
-        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("id", sa.String(63), nullable=False),
         sa.Column("treatment_region", sa.String(6), nullable=False),
         sa.Column("beneficiary_region", sa.String(6), nullable=False),
         sa.Column("beneficiary_psn_no", sa.String(40), nullable=False),
@@ -59,8 +64,6 @@ def upgrade() -> None:
         sa.CheckConstraint("amount > 0", name="ck_transfers_positive"),
         sa.CheckConstraint("debit <> credit", name="ck_transfers_two_accounts"),
     )
-    op.create_index("ix_transfers_debit", "transfers", ["debit"])
-    op.create_index("ix_transfers_credit", "transfers", ["credit"])
     op.create_table(
         "settlement_lines",
         sa.Column("settlement_seq", Id, nullable=False),
@@ -107,5 +110,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in ("impersonation_attempts", "refunds", "settlement_lines", "transfers", "settlements",
-                  "share_balances"):
+                  "share_accounts"):
         op.drop_table(table)
