@@ -11,8 +11,8 @@ from gateway.api.enums import EnumMap
 from gateway.api.idempotency import request_key
 from gateway.api.members import timestamp
 from gateway.api.runner import Runner
-from gateway.api.names import (check_request_id, decode_token, encode_token, member_name, page_size, parse_member,
-                               require_own_region)
+from gateway.api.names import (check_request_id, decode_position, encode_token, listing_party, member_name,
+                               page_size, parse_member, require_own_region)
 from gateway.domain.bindings import REVOCATION_CAUSES, Binding, Cause, Party, Status
 from gateway.domain.errors import Violations
 from gateway.domain.identity import IdHasher, id_number_problem
@@ -126,23 +126,17 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
     @rpc(Kind.REGION)
     async def ListBindings(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         problems = Violations()
-        side = request.WhichOneof("party")
-        if side is None:
-            problems.add("party", "set grantor or beneficiary to the member whose bindings to list")
-            problems.raise_if_any()
-        member = parse_party(getattr(request, side), problems, side)
+        side, region, psn_no = listing_party(request, problems, "bindings")
         status = STATUSES.domain(request.status)
         if request.status and status is None:
             problems.add("status", "unknown binding status")
         size = page_size(request.page_size, problems)
         scope = f"{side}:{getattr(request, side)}:{request.status}"
-        after = decode_token(request.page_token, scope, problems)
-        if after is not None and not after.isdigit():
-            problems.add("page_token", "not a token from a previous response to this same request")
+        after = decode_position(request.page_token, scope, problems)
         problems.raise_if_any()
-        require_own_region(caller, member.region)
-        rows, more = await self._db(service.page, self._uow, member, side == "grantor", status,
-                                             int(after) if after else None, size)
+        require_own_region(caller, region)
+        rows, more = await self._db(service.page, self._uow, Party(region, psn_no), side == "grantor", status,
+                                    after, size)
         token = encode_token(scope, str(rows[-1].filed)) if more else ""
         return pb.ListBindingsResponse(bindings=[binding_message(b) for b in rows], next_page_token=token)
 

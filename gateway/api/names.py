@@ -62,6 +62,25 @@ def page_size(requested: int, problems: Violations) -> int:
     return DEFAULT_PAGE_SIZE if requested <= 0 else min(requested, MAX_PAGE_SIZE)
 
 
+def listing_party(request, problems: Violations, what: str) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    """For ``oneof party {grantor, beneficiary}`` listings: the side, the member's region and person number."""
+    side = request.WhichOneof("party")
+    if side is None:
+        problems.add("party", f"set grantor or beneficiary to the member whose {what} to list")
+        problems.raise_if_any()
+    region, psn_no = parse_member(getattr(request, side), problems, side)
+    return side, region, psn_no
+
+
+def decode_position(token: str, scope: str, problems: Violations) -> int | None:
+    """A page token that carries a filing position (an integer)."""
+    after = decode_token(token, scope, problems)
+    if after is not None and not after.isdigit():
+        problems.add("page_token", "not a token from a previous response to this same request")
+        return None
+    return int(after) if after else None
+
+
 def encode_token(scope: str, after: str) -> str:
     payload = json.dumps({"s": scope, "a": after}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")

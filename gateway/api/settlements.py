@@ -13,8 +13,8 @@ from gateway.api.enums import EnumMap
 from gateway.api.idempotency import request_key
 from gateway.api.members import timestamp
 from gateway.api.runner import Runner
-from gateway.api.names import (check_request_id, decode_token, encode_token, member_name, page_size,
-                               require_own_region)
+from gateway.api.names import (check_request_id, decode_position, encode_token, listing_party, member_name,
+                               page_size, require_own_region)
 from gateway.domain.bindings import Party
 from gateway.domain.errors import Violations
 from gateway.domain.identity import IdHasher, id_number_problem
@@ -151,24 +151,18 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
     @rpc(Kind.REGION)
     async def ListSettlements(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         problems = Violations()
-        side = request.WhichOneof("party")
-        if side is None:
-            problems.add("party", "set grantor or beneficiary to the member whose settlements to list")
-            problems.raise_if_any()
-        member = parse_party(getattr(request, side), problems, side)
+        side, region, psn_no = listing_party(request, problems, "settlements")
         start = request.start_time.ToDatetime(tzinfo=timezone.utc) if request.HasField("start_time") else None
         end = request.end_time.ToDatetime(tzinfo=timezone.utc) if request.HasField("end_time") else None
         if start and end and end <= start:
             problems.add("end_time", "must be after start_time")
         size = page_size(request.page_size, problems)
         scope = f"{side}:{getattr(request, side)}:{start}:{end}"
-        after = decode_token(request.page_token, scope, problems)
-        if after is not None and not after.isdigit():
-            problems.add("page_token", "not a token from a previous response to this same request")
+        after = decode_position(request.page_token, scope, problems)
         problems.raise_if_any()
-        require_own_region(caller, member.region)
-        rows, more = await self._db(service.page, self._uow, member, side == "grantor", start, end,
-                                             int(after) if after else None, size)
+        require_own_region(caller, region)
+        rows, more = await self._db(service.page, self._uow, Party(region, psn_no), side == "grantor", start, end,
+                                    after, size)
         token = encode_token(scope, str(rows[-1].filed)) if more else ""
         return pb.ListSettlementsResponse(settlements=[settlement_message(s) for s in rows], next_page_token=token)
 

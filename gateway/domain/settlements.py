@@ -113,8 +113,30 @@ class RefundRecord:
     at: datetime
 
 
+class Payment:
+    """What mutual aid pays of a personal part, and what is left to the patient in cash."""
+
+    lines: tuple[Line, ...] | tuple[PaidLine, ...]
+    personal_part: int
+
+    @property
+    def paid(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def cash(self) -> int:
+        return self.personal_part - self.paid
+
+
 @dataclass(frozen=True)
-class Settlement:
+class Quote(Payment):
+    beneficiary: Party
+    personal_part: int
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class Settlement(Payment):
     """A settled bill as stored: what was asked, who paid what, what came back."""
 
     id: str
@@ -132,14 +154,6 @@ class Settlement:
     refunds: tuple[RefundRecord, ...]
     created_at: datetime
     filed: int = 0
-
-    @property
-    def paid(self) -> int:
-        return sum(line.amount for line in self.lines)
-
-    @property
-    def cash(self) -> int:
-        return self.personal_part - self.paid
 
     @property
     def refunded(self) -> int:

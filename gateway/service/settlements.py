@@ -7,7 +7,7 @@ the request log entry commit together or not at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -18,25 +18,10 @@ from gateway.domain.errors import Category, Refusal
 from gateway.domain.members import Member
 from gateway.domain.policies import Policy
 from gateway.domain.regions import province_of
-from gateway.domain.settlements import (Candidate, Claim, Line, PaidLine, RefundRecord, Settlement, check_claim,
+from gateway.domain.settlements import (Candidate, Claim, PaidLine, Quote, RefundRecord, Settlement, check_claim,
                                         draw, exclusion, province_pairs, refund_plan)
 from gateway.service.once import RequestKey, in_transaction, run_once
 from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
-
-
-@dataclass(frozen=True)
-class Quote:
-    beneficiary: Party
-    personal_part: int
-    lines: tuple[Line, ...]
-
-    @property
-    def paid(self) -> int:
-        return sum(line.amount for line in self.lines)
-
-    @property
-    def cash(self) -> int:
-        return self.personal_part - self.paid
 
 
 def _beneficiary(uow: UnitOfWork, ref: Party | str) -> Member:
