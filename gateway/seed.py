@@ -17,11 +17,13 @@ from gateway import policies
 from gateway.domain.bindings import Party, Status
 from gateway.domain.identity import IdHasher
 from gateway.domain.members import MemberReport
+from gateway.domain.policies import Policy
 from gateway.domain.relationships import Relationship
 from gateway.sample import REGIONS, members_of
 from gateway.service import accounts, bindings
 from gateway.service.members import report_members
 from gateway.service.once import RequestKey, in_transaction
+from gateway.service.ports import UnitOfWorkFactory
 from gateway.store import unit_of_work
 
 GRANTS = ((1, Relationship.DAUGHTER, 3_000), (2, Relationship.MOTHER, 100_000))  # member, beneficiary is their ..., fen
@@ -30,22 +32,25 @@ GRANTS = ((1, Relationship.DAUGHTER, 3_000), (2, Relationship.MOTHER, 100_000)) 
 def seed(engine: Engine, hasher: IdHasher) -> dict[str, int]:
     uow = unit_of_work.factory(engine)
     in_force = policies.load()
-    counts = {}
-    for region in REGIONS:
-        reports = [MemberReport(m.psn_no, hasher(m.id_number), region.admdvs, m.insurance_type, m.status)
-                   for m in members_of(region.admdvs)]
-        counts[region.admdvs] = len(in_transaction(uow, lambda u: report_members(u, region.admdvs, reports)))
-        beneficiary = Party(region.admdvs, f"{region.admdvs}000003")
-        for number, relationship, fen in GRANTS:
-            grantor = Party(region.admdvs, f"{region.admdvs}{number:06d}")
-            binding_id = f"seed-{region.admdvs}-{number}"
+    return {region.admdvs: _seed_region(uow, in_force, hasher, region.admdvs) for region in REGIONS}
 
-            def key(step: str) -> RequestKey:
-                return RequestKey(f"region/{region.admdvs}", f"seed-{step}-{binding_id}", f"seed-{step}")
 
-            status = bindings.create(uow, in_force, region.admdvs, grantor, beneficiary, relationship, binding_id,
-                                     key("bind"), lambda b: b.status.value.encode()).decode()
-            if status == Status.PENDING_REVIEW.value:
-                bindings.approve(uow, region.admdvs, binding_id, key("approve"), lambda b: b"")
-            accounts.fund(uow, grantor, fen, key("fund"), lambda a: b"")
-    return counts
+def _seed_region(uow: UnitOfWorkFactory, in_force: dict[str, Policy], hasher: IdHasher, region: str) -> int:
+    reports = [MemberReport(m.psn_no, hasher(m.id_number), region, m.insurance_type, m.status)
+               for m in members_of(region)]
+    count = len(in_transaction(uow, lambda u: report_members(u, region, reports)))
+    beneficiary = Party(region, f"{region}000003")
+    for number, relationship, fen in GRANTS:
+        grantor = Party(region, f"{region}{number:06d}")
+        binding_id = f"seed-{region}-{number}"
+        status = bindings.create(uow, in_force, region, grantor, beneficiary, relationship, binding_id,
+                                 _key(region, "bind", binding_id), lambda b: b.status.value.encode()).decode()
+        if status == Status.PENDING_REVIEW.value:
+            bindings.approve(uow, region, binding_id, _key(region, "approve", binding_id), lambda b: b"")
+        accounts.fund(uow, grantor, fen, _key(region, "fund", binding_id), lambda a: b"")
+    return count
+
+
+def _key(region: str, step: str, binding_id: str) -> RequestKey:
+    """Fixed per step and binding, so that a second run replays the first."""
+    return RequestKey(f"region/{region}", f"seed-{step}-{binding_id}", f"seed-{step}")

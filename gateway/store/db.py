@@ -3,7 +3,8 @@
 pysqlite's own transaction handling is switched off so that SQLAlchemy's
 "begin" event can issue ``BEGIN IMMEDIATE`` for writes: the write lock is taken
 at the start, so two writers never both read and then fail to upgrade.
-Read-only units of work issue a plain deferred ``BEGIN``.
+Read-only units of work issue a plain deferred ``BEGIN``. Statement parameters
+are hidden from error messages, so a logged traceback carries no request values.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ SQLITE_MMAP_BYTES = 1024**3
 def make_engine(url: str, pool_size: int = 8) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                             hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
-                           pool_size=pool_size, max_overflow=pool_size)
+                           pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
