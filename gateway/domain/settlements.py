@@ -191,14 +191,16 @@ def validate_amounts(total: int, fund_part: int, personal_part: int, problems: V
 
 
 def validate_place(use: Use, institution: Institution | None, problems: Violations, at: str = "") -> None:
+    """A medical use needs an institution of the right kind; any institution given must be well formed."""
     if use in MEDICAL_USES:
         if institution is None:
             problems.add(at + "institution", f"required for {use.value}")
         elif institution.kind is not KIND_FOR_USE[use]:
             problems.add(at + "institution.kind", f"{use.value} is settled at a {KIND_FOR_USE[use].value}")
-        elif (why := admdvs_problem(institution.region)) is not None:
+    if institution is not None:
+        if (why := admdvs_problem(institution.region)) is not None:
             problems.add(at + "institution.region", why)
-        elif not _INSTITUTION_CODE.match(institution.code):
+        if not _INSTITUTION_CODE.match(institution.code):
             problems.add(at + "institution.code", "1 to 40 letters, digits or '-' (the national institution code)")
 
 

@@ -121,7 +121,8 @@ def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: 
 
 def reverse(uow_factory: UnitOfWorkFactory, caller: str, settlement_id: str, amount: int, key: RequestKey,
             render: Callable[[Settlement], bytes]) -> bytes:
-    """Refunds ``amount`` (0: all that is left) to the grantors who paid, last drawn first."""
+    """Refunds ``amount`` (0: all that is left) to the grantors who paid, last drawn first. A grantor
+    whose enrolment has ended since gets it released straight back to their region (R14)."""
 
     def work(uow: UnitOfWork) -> Settlement:
         settlement = _get(uow, settlement_id)
@@ -138,8 +139,13 @@ def reverse(uow_factory: UnitOfWorkFactory, caller: str, settlement_id: str, amo
         now = datetime.now(timezone.utc)
         refund = RefundRecord(ordered_id(), sum(take for _, take in plan), f"region/{caller}", now)
         uow.settlements.refund(settlement, refund, plan)
-        uow.ledger.post([t for line, take in plan for t in ledger.refund(line.grantor, caller, take)], now,
-                        settlement.filed)
+        entries = []
+        for line, take in plan:
+            entries += ledger.refund(line.grantor, caller, take)
+            grantor = uow.members.get(line.grantor.region, line.grantor.psn_no)
+            if grantor is None or not grantor.status.active:  # R14: an ended grantor's money goes home at once
+                entries += ledger.release(line.grantor, take)
+        uow.ledger.post(entries, now, settlement.filed)
         return _get(uow, settlement_id)
 
     return run_once(uow_factory, key, work, render)

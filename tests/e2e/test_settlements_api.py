@@ -15,6 +15,7 @@ from gateway.store.db import make_engine
 from gateway.store.tables import impersonation_attempts
 from gateway.store.unit_of_work import SqlUnitOfWork
 from tests.e2e.world import RESIDENT, T, TERMINATED, World, refused
+from tests.invariants import check_ledger
 
 pytestmark = pytest.mark.e2e
 
@@ -261,6 +262,19 @@ def test_account_fund_release_and_r14_release_on_termination(world):
     assert (code, reason, meta["rule"]) == (grpc.StatusCode.FAILED_PRECONDITION, "GRANTOR_ENROLMENT_ENDED", "R2")
 
 
+def test_refund_to_a_grantor_whose_enrolment_ended_goes_back_to_the_region(world, database):
+    grantor, beneficiary, _ = world.family("420100", fen=10_000)
+    paid = world.settle(world.claim(beneficiary, 4_000))
+    world.report("420100", grantor.rsplit("/", 1)[1], world.numbers[grantor], status=TERMINATED)
+    refunded = world.settlements("420100").ReverseSettlement(pb.ReverseSettlementRequest(
+        name=paid.name, request_id=world.next_id("rv")), timeout=T)
+    assert refunded.refunded_fen == 4_000
+    account = world.accounts("420100").GetAccount(accounts_pb2.GetAccountRequest(name=f"{grantor}/account"),
+                                                  timeout=T)
+    assert (account.balance_fen, account.refunded_fen, account.released_fen) == (0, 4_000, 10_000)
+    check_ledger(database)
+
+
 def test_resident_cannot_be_funded_r1(world):
     resident, _ = world.member("420100", kind=RESIDENT)
     code, reason, meta, _ = refused(world.accounts("420100").FundAccount, accounts_pb2.FundAccountRequest(
@@ -268,10 +282,11 @@ def test_resident_cannot_be_funded_r1(world):
     assert (code, reason, meta["rule"]) == (grpc.StatusCode.FAILED_PRECONDITION, "GRANTOR_NOT_EMPLOYEE_INSURED", "R1")
 
 
-def test_overlong_institution_code_is_invalid_not_internal(world):
+@pytest.mark.parametrize("use", [pb.USE_OUTPATIENT, pb.USE_RESIDENT_PREMIUM])
+def test_overlong_institution_code_is_invalid_not_internal(world, use):
     _, beneficiary, _ = world.family("420100")
-    claim = world.claim(beneficiary, 100)
-    claim.institution.code = "H" * 41
+    claim = world.claim(beneficiary, 100, use=use)
+    claim.institution.CopyFrom(pb.Institution(code="H" * 41, kind=pb.INSTITUTION_KIND_HOSPITAL, region="420100"))
     code, reason, _, violations = refused(world.settlements("420100").Settle, pb.SettleRequest(
         request_id=world.next_id("s"), claim=claim))
     assert (code, reason, [f for f, _ in violations]) == (
