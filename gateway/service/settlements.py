@@ -49,8 +49,10 @@ def _payers(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Cl
     candidates = []
     for binding in active:
         grantor = uow.members.get(binding.grantor.region, binding.grantor.psn_no)
+        if grantor is None:  # members are never deleted; a binding's grantor always exists
+            raise AssertionError(f"bindings/{binding.id} names an unknown grantor")
         policy = policies.get(province_of(binding.grantor.region))
-        if grantor is None or policy is None:
+        if policy is None:
             raise refuse("NO_PROVINCE_POLICY", "the grantor's province has no policy at the gateway", "R7",
                          binding=f"bindings/{binding.id}")
         candidates.append(Candidate(binding, grantor, policy))
