@@ -21,13 +21,14 @@ from gateway.api.diagnostics import DiagnosticsServicer
 from gateway.api.interceptor import CallInterceptor
 from gateway.api.members import MembersServicer
 from gateway.api.policies import PoliciesServicer
-from gateway.api.runner import Runner
+from gateway.api.runner import Runner, ThreadPoolRunner
 from gateway.api.settlements import SettlementsServicer
 from gateway.config import Settings
 from gateway.domain.identity import IdHasher
 from gateway.observability.metrics import Metrics
 from gateway.store import unit_of_work
 from gateway.store.db import make_engine
+from gateway.store.group_commit import GroupCommit
 from gateway.store.migrate import upgrade
 
 log = logging.getLogger("copay.server")
@@ -63,12 +64,17 @@ async def serve(settings: Settings) -> None:
     engine = make_engine(settings.database_url, settings.db_pool_size)
     upgrade(engine)
     loop = asyncio.get_running_loop()
-    db = Runner(0 if engine.dialect.name == "sqlite" else settings.db_pool_size)
-
     metrics = Metrics()
+    db: Runner
+    if engine.dialect.name == "sqlite":
+        db = group = GroupCommit(engine, metrics.observe_commit)
+        uow = group.unit_of_work
+    else:
+        db, uow = ThreadPoolRunner(settings.db_pool_size), unit_of_work.factory(engine)
+
     server = grpc.aio.server(interceptors=[CallInterceptor(metrics)], options=channel_options(settings),
                              maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
-    uow, in_force = unit_of_work.factory(engine), policies.load()
+    in_force = policies.load()
     members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(uow, db, hasher), server)
     bindings_pb2_grpc.add_BindingsServiceServicer_to_server(BindingsServicer(uow, db, hasher, in_force), server)
     policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(in_force), server)
@@ -102,4 +108,5 @@ async def serve(settings: Settings) -> None:
     await server.stop(settings.shutdown_grace_seconds)
     db.shutdown()
     engine.dispose()
-    log.info("stopped")
+    log.info("stopped", extra={"fields": {"commits": group.batches, "units_of_work": group.units}
+                                if isinstance(db, GroupCommit) else {}})

@@ -48,6 +48,8 @@ class Result:
     seconds: float
     p50_ms: float
     p99_ms: float
+    server_cpu_us: float = 0.0
+    client_cpu_us: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -75,15 +77,30 @@ class Server:
             time.sleep(0.1)
         raise SystemExit("server did not start")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server process, all threads (Linux /proc; 0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=60)
+        for line in self.log.read_text().splitlines()[::-1]:
+            if '"msg": "stopped"' in line and "commits" in line:
+                stopped = json.loads(line)
+                print(f"  server: {stopped['units_of_work']:,} units of work in {stopped['commits']:,} commits",
+                      flush=True)
+                break
         self.log.write_text("")  # the next start's "listening" line is the one to read
 
 
 async def drive(name: str, call: Callable[[int], Awaitable[object]], in_flight: int, warmup: float,
-                seconds: float) -> Result:
-    """Keeps ``in_flight`` calls going; measures those that start after the warm-up."""
+                seconds: float, server_cpu: Callable[[], float]) -> Result:
+    """Keeps ``in_flight`` calls going; measures those that start after the warm-up, and the CPU
+    both processes spent per call over the measured window."""
     counter = itertools.count()
     latencies: list[float] = []
     errors = 0
@@ -101,10 +118,24 @@ async def drive(name: str, call: Callable[[int], Awaitable[object]], in_flight: 
             if began >= measure_from:
                 latencies.append(time.perf_counter() - began)
 
-    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    async def meter() -> tuple[float, float, int]:
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        server0, client0, calls0 = server_cpu(), _own_cpu(), next(counter)
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        return server_cpu() - server0, _own_cpu() - client0, next(counter) - calls0
+
+    metered, *_ = await asyncio.gather(meter(), *(worker() for _ in range(in_flight)))
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
-    return Result(name, len(latencies), errors, seconds, pick(0.50), pick(0.99))
+    server_s, client_s, calls = metered
+    per_call = lambda s: s / max(1, calls) * 1e6
+    return Result(name, len(latencies), errors, seconds, pick(0.50), pick(0.99), per_call(server_s),
+                  per_call(client_s))
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 def claim(i: int) -> spb.SettlementClaim:
@@ -116,7 +147,8 @@ def claim(i: int) -> spb.SettlementClaim:
         use=spb.USE_OUTPATIENT, total_fen=100, personal_part_fen=100)
 
 
-async def run_cases(port: int, certs: Path, args: argparse.Namespace, cases: list[str]) -> list[Result]:
+async def run_cases(server: Server, certs: Path, args: argparse.Namespace, cases: list[str]) -> list[Result]:
+    port = server.port
     creds = grpc.ssl_channel_credentials((certs / "ca.pem").read_bytes(),
                                          (certs / f"region-{world.REGION}-key.pem").read_bytes(),
                                          (certs / f"region-{world.REGION}.pem").read_bytes())
@@ -141,10 +173,10 @@ async def run_cases(port: int, certs: Path, args: argparse.Namespace, cases: lis
             call = lambda n: settle[n % CHANNELS].Settle(spb.SettleRequest(request_id=f"{run_id}-c-{n}",
                                                                            claim=claims[0]))
             title = "(c) settle, every call on one grantor"
-        results.append(await drive(title, call, args.in_flight, args.warmup, args.seconds))
+        results.append(await drive(title, call, args.in_flight, args.warmup, args.seconds, server.cpu_seconds))
         last = results[-1]
-        print(f"  {last.name}: {last.rate:.0f} calls/s, p50 {last.p50_ms:.2f} ms, p99 {last.p99_ms:.2f} ms",
-              flush=True)
+        print(f"  {last.name}: {last.rate:.0f} calls/s, p50 {last.p50_ms:.2f} ms, p99 {last.p99_ms:.2f} ms, "
+              f"CPU per call: server {last.server_cpu_us:.0f} us, client {last.client_cpu_us:.0f} us", flush=True)
     for c in channels:
         await c.close()
     return results
@@ -152,10 +184,11 @@ async def run_cases(port: int, certs: Path, args: argparse.Namespace, cases: lis
 
 def report(results: list[Result], args: argparse.Namespace) -> str:
     ceiling = results[0].rate
-    rows = [f"{'case':<56} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs (a)':>7} {'errors':>6}"]
+    rows = [f"{'case':<56} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs (a)':>7} {'errors':>6} "
+            f"{'server us':>9} {'client us':>9}"]
     for r in results:
         rows.append(f"{r.name:<56} {r.rate:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.rate / ceiling:>7.0%} "
-                    f"{r.errors:>6}")
+                    f"{r.errors:>6} {r.server_cpu_us:>9.0f} {r.client_cpu_us:>9.0f}")
     by = {r.name[1]: r for r in results}
     checks = [("(b) >= 50% of (a)", by["b"].rate / ceiling >= 0.50),
               ("(c) >= 25% of (a)", by["c"].rate / ceiling >= 0.25),
@@ -165,7 +198,8 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
     rows.append("")
     rows += [f"target {name:<28} {'met' if ok else 'MISSED'}" for name, ok in checks]
     rows.append(f"({args.in_flight} calls in flight, {args.seconds:g} s measured after {args.warmup:g} s warm-up, "
-                f"{os.cpu_count()} cores shared by client and server)")
+                f"{os.cpu_count()} cores shared by client and server;\n"
+                f" server us / client us: CPU time each process spent per measured call)")
     return "\n".join(rows)
 
 
@@ -188,13 +222,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"loading {args.grantors:,} funded grantors with active bindings into {folder}", flush=True)
     world.load_pairs(engine, args.grantors, hasher)
     server = Server(folder, url)
-    results = asyncio.run(run_cases(server.port, folder / "certs", args, ["a", "b", "c"]))
+    results = asyncio.run(run_cases(server, folder / "certs", args, ["a", "b", "c"]))
     server.stop()
     if args.prior:
         print(f"loading {args.prior:,} prior settlements", flush=True)
         world.load_history(engine, args.prior, args.grantors)
         server = Server(folder, url)
-        results += asyncio.run(run_cases(server.port, folder / "certs", args, ["d"]))
+        results += asyncio.run(run_cases(server, folder / "certs", args, ["d"]))
         server.stop()
     engine.dispose()
     print(report(results, args))

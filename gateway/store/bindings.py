@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, and_, or_, select
+from sqlalchemy import Connection, Row, and_, bindparam, or_, select
 
 from gateway.domain.bindings import Binding, Cause, Party, Status, Transition
 from gateway.domain.relationships import Relationship
+from gateway.store.direct import Direct
 from gateway.store.members import utc
 from gateway.store.tables import binding_transitions as transitions
 from gateway.store.tables import bindings, cross_province_pairs as pairs
 
 LIVE = [s.value for s in Status if s.live]
+PAIR_OPEN = Direct(select(pairs.c.open).where(pairs.c.province_a == bindparam("a"),
+                                              pairs.c.province_b == bindparam("b")))
 
 
 def _party(side: str, party: Party):  # type: ignore[no-untyped-def]
@@ -89,7 +92,7 @@ class SqlCrossProvince:
 
     def is_open(self, one: str, other: str) -> bool:
         a, b = sorted((one, other))
-        row = self._conn.execute(select(pairs.c.open).where(pairs.c.province_a == a, pairs.c.province_b == b)).first()
+        row = PAIR_OPEN.first(self._conn, {"a": a, "b": b})
         return bool(row and row.open)
 
     def set_open(self, one: str, other: str, is_open: bool, actor: str, at: datetime) -> None:

@@ -16,25 +16,25 @@ from sqlalchemy import Connection, bindparam, func, literal, select, union_all
 
 from gateway.domain.ledger import Kind, Transfer
 from gateway.service.ports import Conflict
+from gateway.store.direct import Direct, insert
 from gateway.store.tables import share_accounts as accounts
 from gateway.store.tables import transfers
 
 TOTALS = ("funded", "released", "spent", "refunded")
-BALANCES = select(accounts.c.account, accounts.c.balance).where(
-    accounts.c.account.in_(bindparam("accounts", expanding=True))).order_by(accounts.c.account)
-LOCKED_BALANCES = BALANCES.with_for_update()
+BALANCE = select(accounts.c.balance).where(accounts.c.account == bindparam("key"))
+BALANCES = {False: Direct(BALANCE), True: Direct(BALANCE.with_for_update())}
 ACCOUNT = select(accounts).where(accounts.c.account == bindparam("key"))
 # Which running total a transfer moves on the share account it debits or credits.
 DEBITS = {Kind.SETTLE: "spent", Kind.RELEASE: "released"}
 CREDITS = {Kind.FUND: "funded", Kind.REFUND: "refunded"}
-DEBIT = {kind: accounts.update().where(accounts.c.account == bindparam("key"), accounts.c.balance >= bindparam("amount"))
+DEBIT = {kind: Direct(accounts.update().where(accounts.c.account == bindparam("key"), accounts.c.balance >= bindparam("amount"))
          .values({accounts.c.balance: accounts.c.balance - bindparam("amount"),
-                  accounts.c[total]: accounts.c[total] + bindparam("amount")}) for kind, total in DEBITS.items()}
-CREDIT = {kind: accounts.update().where(accounts.c.account == bindparam("key"))
+                  accounts.c[total]: accounts.c[total] + bindparam("amount")})) for kind, total in DEBITS.items()}
+CREDIT = {kind: Direct(accounts.update().where(accounts.c.account == bindparam("key"))
           .values({accounts.c.balance: accounts.c.balance + bindparam("amount"),
-                   accounts.c[total]: accounts.c[total] + bindparam("amount")}) for kind, total in CREDITS.items()}
-OPEN = accounts.insert()
-RECORD = transfers.insert()
+                   accounts.c[total]: accounts.c[total] + bindparam("amount")})) for kind, total in CREDITS.items()}
+OPEN = Direct(insert(accounts))
+RECORD = Direct(insert(transfers, "id"))
 
 
 def is_share(account: str) -> bool:
@@ -47,9 +47,12 @@ class SqlLedger:
 
     def balances(self, keys: list[str], lock: bool = False) -> dict[str, int]:
         """Share balances (0 when never funded); ``lock`` holds the rows until commit (PostgreSQL)."""
-        query = LOCKED_BALANCES if lock else BALANCES
-        found = {key: balance for key, balance in self._conn.execute(query, {"accounts": sorted(set(keys))})}
-        return {key: found.get(key, 0) for key in keys}
+        query = BALANCES[lock]
+        found = {}
+        for key in sorted(set(keys)):  # one order for every transaction: row locks never deadlock
+            row = query.first(self._conn, {"key": key})
+            found[key] = row.balance if row else 0
+        return {key: found[key] for key in keys}
 
     def post(self, entries: list[Transfer], at: datetime, settlement_seq: int | None = None) -> None:
         """Records transfers and moves the share accounts they touch. A debit that would take a
@@ -58,13 +61,13 @@ class SqlLedger:
             return
         for t in entries:
             if is_share(t.debit):
-                if self._conn.execute(DEBIT[t.kind], {"key": t.debit, "amount": t.amount}).rowcount != 1:
+                if DEBIT[t.kind].run(self._conn, {"key": t.debit, "amount": t.amount}) != 1:
                     raise Conflict(f"balance of {t.debit} moved")
             if is_share(t.credit):
-                if self._conn.execute(CREDIT[t.kind], {"key": t.credit, "amount": t.amount}).rowcount == 0:
+                if CREDIT[t.kind].run(self._conn, {"key": t.credit, "amount": t.amount}) == 0:
                     opened = dict.fromkeys(TOTALS, 0) | {CREDITS[t.kind]: t.amount}
-                    self._conn.execute(OPEN, {"account": t.credit, "balance": t.amount, **opened})
-        self._conn.execute(RECORD, [
+                    OPEN.run(self._conn, {"account": t.credit, "balance": t.amount, **opened})
+        RECORD.run_many(self._conn, [
             {"debit": t.debit, "credit": t.credit, "amount": t.amount, "kind": t.kind.value,
              "settlement_seq": settlement_seq, "at": at} for t in entries])
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, text
+from sqlalchemy import Connection, bindparam, select, text
 
 from gateway.domain.members import EnrolmentStatus, InsuranceType, Member
+from gateway.store.direct import Direct
 from gateway.store.tables import ACTIVE, members
 
 
@@ -15,12 +17,12 @@ def utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-# Hot-path statements are built once: building a statement costs more than running it.
-BY_NAME = select(members).where(members.c.region == bindparam("region"), members.c.psn_no == bindparam("psn_no"))
-ACTIVE_HOLDER = select(members).where(members.c.id_hash == bindparam("id_hash"), text(ACTIVE))
+BY_NAME = Direct(select(members).where(members.c.region == bindparam("region"),
+                                      members.c.psn_no == bindparam("psn_no")))
+ACTIVE_HOLDER = Direct(select(members).where(members.c.id_hash == bindparam("id_hash"), text(ACTIVE)))
 
 
-def _member(row: Row) -> Member:
+def _member(row: Any) -> Member:
     return Member(row.region, row.psn_no, row.id_hash, InsuranceType(row.insurance_type),
                   EnrolmentStatus(row.status), row.moved_to, utc(row.created_at), utc(row.updated_at))
 
@@ -30,11 +32,11 @@ class SqlMembers:
         self._conn = conn
 
     def get(self, region: str, psn_no: str) -> Member | None:
-        row = self._conn.execute(BY_NAME, {"region": region, "psn_no": psn_no}).first()
+        row = BY_NAME.first(self._conn, {"region": region, "psn_no": psn_no})
         return _member(row) if row else None
 
     def active_holder(self, id_hash: str) -> Member | None:
-        row = self._conn.execute(ACTIVE_HOLDER, {"id_hash": id_hash}).first()
+        row = ACTIVE_HOLDER.first(self._conn, {"id_hash": id_hash})
         return _member(row) if row else None
 
     def in_region_by_hash(self, region: str, id_hash: str) -> Member | None:

@@ -11,15 +11,16 @@ from gateway.domain.policies import Use
 from gateway.domain.settlements import (ActiveBinding, CredentialType, InstitutionKind, ItemCategory, PaidLine,
                                         RefundRecord, Settlement)
 from gateway.service.ports import Conflict
+from gateway.store.direct import Direct, insert
 from gateway.store.members import utc
 from gateway.store.tables import bindings, impersonation_attempts, refunds, settlement_lines as lines, settlements
 
 
-ACTIVE_BINDINGS = select(bindings.c.id, bindings.c.grantor_region, bindings.c.grantor_psn_no, bindings.c.seq).where(
+ACTIVE_BINDINGS = Direct(select(bindings.c.id, bindings.c.grantor_region, bindings.c.grantor_psn_no, bindings.c.seq).where(
     bindings.c.beneficiary_region == bindparam("region"), bindings.c.beneficiary_psn_no == bindparam("psn_no"),
-    bindings.c.status == "active").order_by(bindings.c.seq)
-ADD = settlements.insert()
-ADD_LINES = lines.insert()
+    bindings.c.status == "active").order_by(bindings.c.seq))
+ADD = Direct(insert(settlements, "seq").returning(settlements.c.seq))
+ADD_LINES = Direct(insert(lines))
 
 
 class SqlSettlements:
@@ -28,18 +29,18 @@ class SqlSettlements:
 
     def active_bindings(self, beneficiary: Party) -> list[ActiveBinding]:
         """The beneficiary's ACTIVE bindings in filing order (R9)."""
-        rows = self._conn.execute(ACTIVE_BINDINGS, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})
+        rows = ACTIVE_BINDINGS.rows(self._conn, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})
         return [ActiveBinding(r.id, Party(r.grantor_region, r.grantor_psn_no), r.seq) for r in rows]
 
     def add(self, s: Settlement) -> int:
-        seq = self._conn.execute(ADD, {
+        seq = ADD.first(self._conn, {
             "id": s.id, "treatment_region": s.treatment_region, "beneficiary_region": s.beneficiary.region,
             "beneficiary_psn_no": s.beneficiary.psn_no, "credential": s.credential.value,
             "institution_code": s.institution_code, "institution_kind": s.institution_kind and s.institution_kind.value,
             "use": s.use.value, "total": s.total, "fund_part": s.fund_part, "personal_part": s.personal_part,
-            "items": ",".join(sorted(i.value for i in s.items)), "created_at": s.created_at}).inserted_primary_key[0]
+            "items": ",".join(sorted(i.value for i in s.items)), "created_at": s.created_at}).seq
         if s.lines:
-            self._conn.execute(ADD_LINES, [
+            ADD_LINES.run_many(self._conn, [
                 {"settlement_seq": seq, "position": line.position, "binding_id": line.binding_id,
                  "grantor_region": line.grantor.region, "grantor_psn_no": line.grantor.psn_no,
                  "amount": line.amount, "refunded": line.refunded} for line in s.lines])

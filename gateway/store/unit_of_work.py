@@ -10,15 +10,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from gateway.service.ports import Conflict, PriorAnswer
 from gateway.store.bindings import SqlBindings, SqlCrossProvince
 from gateway.store.db import READONLY
+from gateway.store.direct import Direct, insert
 from gateway.store.ledger import SqlLedger
 from gateway.store.members import SqlMembers
 from gateway.store.settlements import SqlSettlements
 from gateway.store.tables import request_log
 
 
-FIND_REQUEST = select(request_log.c.fingerprint, request_log.c.response).where(
-    request_log.c.caller == bindparam("caller"), request_log.c.request_id == bindparam("request_id"))
-ADD_REQUEST = request_log.insert()
+FIND_REQUEST = Direct(select(request_log.c.fingerprint, request_log.c.response).where(
+    request_log.c.caller == bindparam("caller"), request_log.c.request_id == bindparam("request_id")))
+ADD_REQUEST = Direct(insert(request_log))
 
 
 class SqlRequestLog:
@@ -26,15 +27,17 @@ class SqlRequestLog:
         self._conn = conn
 
     def find(self, caller: str, request_id: str) -> PriorAnswer | None:
-        row = self._conn.execute(FIND_REQUEST, {"caller": caller, "request_id": request_id}).first()
+        row = FIND_REQUEST.first(self._conn, {"caller": caller, "request_id": request_id})
         return PriorAnswer(row.fingerprint, bytes(row.response)) if row else None
 
     def add(self, caller: str, request_id: str, answer: PriorAnswer) -> None:
-        self._conn.execute(ADD_REQUEST, {"caller": caller, "request_id": request_id, "fingerprint": answer.fingerprint,
+        ADD_REQUEST.run(self._conn, {"caller": caller, "request_id": request_id, "fingerprint": answer.fingerprint,
                                          "response": answer.response, "created_at": datetime.now(timezone.utc)})
 
 
 class SqlUnitOfWork:
+    """A transaction of its own: a pooled connection, BEGIN, COMMIT or ROLLBACK."""
+
     def __init__(self, engine: Engine, readonly: bool = False) -> None:
         self._engine = engine
         self._readonly = readonly
@@ -43,18 +46,29 @@ class SqlUnitOfWork:
         conn = self._engine.connect()
         if self._readonly:
             conn = conn.execution_options(**{READONLY: True})
-        self._conn = conn
         self._tx = conn.begin()
+        self._bind(conn)
+        return self
+
+    def _bind(self, conn: Connection) -> None:
+        self._conn = conn
         self.members = SqlMembers(conn)
         self.requests = SqlRequestLog(conn)
         self.bindings = SqlBindings(conn)
         self.cross_province = SqlCrossProvince(conn)
         self.ledger = SqlLedger(conn)
         self.settlements = SqlSettlements(conn)
-        return self
 
     def commit(self) -> None:
         self._tx.commit()
+
+    def _end(self) -> None:
+        """Rolls back what was not committed and gives the connection back."""
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self._conn.close()
 
     @property
     def locks_rows(self) -> bool:
@@ -62,11 +76,7 @@ class SqlUnitOfWork:
         return self._conn.dialect.name != "sqlite"
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
-        try:
-            if self._tx.is_active:
-                self._tx.rollback()
-        finally:
-            self._conn.close()
+        self._end()
         if isinstance(exc, IntegrityError) or _is_lock_conflict(exc):
             raise Conflict(str(exc.orig) if hasattr(exc, "orig") else str(exc)) from exc
 
