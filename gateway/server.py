@@ -65,14 +65,15 @@ async def serve(settings: Settings) -> None:
     upgrade(engine)
     loop = asyncio.get_running_loop()
     metrics = Metrics()
+    calls = CallInterceptor(metrics)
     db: Runner
     if engine.dialect.name == "sqlite":
-        db = group = GroupCommit(engine, metrics.observe_commit)
+        db = group = GroupCommit(engine, metrics.observe_commit, lambda: calls.in_flight)
         uow = group.unit_of_work
     else:
         db, uow = ThreadPoolRunner(settings.db_pool_size), unit_of_work.factory(engine)
 
-    server = grpc.aio.server(interceptors=[CallInterceptor(metrics)], options=channel_options(settings),
+    server = grpc.aio.server(interceptors=[calls], options=channel_options(settings),
                              maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
     in_force = policies.load()
     members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(uow, db, hasher), server)

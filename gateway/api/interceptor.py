@@ -1,5 +1,6 @@
 """One log line and one metrics observation per call; unexpected errors
-become INTERNAL without leaking their text to the caller."""
+become INTERNAL without leaking their text to the caller. Counts the unary
+calls in progress (``in_flight``), which the SQLite group commit reads."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ log = logging.getLogger("copay.rpc")
 class CallInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
+        self.in_flight = 0
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
                                 details: grpc.HandlerCallDetails) -> Any:
@@ -28,6 +30,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
         async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
+            self.in_flight += 1
             try:
                 return await behavior(request, context)
             except grpc.aio.AbortError:
@@ -36,6 +39,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 log.exception("unhandled error", extra={"fields": {"method": method}})
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error; the gateway logged the cause")
             finally:
+                self.in_flight -= 1
                 self._record(method, request, context, time.perf_counter() - started)
 
         return grpc.unary_unary_rpc_method_handler(observed, request_deserializer=handler.request_deserializer,

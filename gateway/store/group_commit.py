@@ -1,26 +1,40 @@
 """Group commit: the server's SQLite writer.
 
-SQLite has one writer at a time, and what a settlement costs there is mostly
-the commit (one WAL append each), not its statements. So the server runs
-every unit of work that starts during one turn of the event loop inside one
-transaction, each in a SAVEPOINT of its own: a unit of work that fails or is
-refused rolls back to its savepoint and leaves the others' changes alone. The
-transaction commits once, at the end of that turn, and only then does any
-caller in the batch get its answer (or its refusal: it may rest on what the
-batch wrote). If the commit fails, every caller in the batch gets the error;
-none was answered, and each may retry with the same request_id. A crash loses
-only unanswered work.
+SQLite has one writer at a time, and the largest single cost of a settlement
+there is its commit (a WAL append), not its statements. So the server runs
+units of work inside a shared transaction, each in a SAVEPOINT of its own: a
+unit of work that fails or is refused rolls back to its savepoint and leaves
+the others' changes alone. The transaction commits once for the batch, and
+only then does any caller in it get an answer (or a refusal: it may rest on
+what the batch wrote). If the commit fails, every caller in the batch gets the
+error; none was answered, and each may retry with the same request_id. A crash
+loses only unanswered work.
 
-Units of work run inline on the event loop, one after the other, so they
-never interleave within the batch. One gateway process per SQLite file: a
-write lock held by another process stalls the loop for up to the busy timeout.
-PostgreSQL does not use this; it runs each unit of work as a transaction of
-its own on a thread pool (``gateway.api.runner``).
+When does a batch commit? Under load (other calls in progress, or the last
+commit less than ``COMMIT_DELAY`` ago) it waits ``COMMIT_DELAY`` so that more
+units of work join; otherwise at once, at the end of the event loop's turn.
+gRPC hands the server one call at a time, so without the wait a batch is
+almost always one settlement. A wait that gathered nobody (one integrator
+calling in sequence) turns waiting off for ``GATHER_BACKOFF``, so such a
+caller is delayed on one call in many, by a few milliseconds. The idea is
+PostgreSQL's ``commit_delay`` / ``commit_siblings``.
+
+Units of work run inline on the event loop, one after the other, so they never
+interleave. WAL checkpoints (copying the log back into the database file, with
+an fsync) run on a thread of their own every ``CHECKPOINT_SECONDS`` instead of
+inside whichever commit crosses SQLite's 1000-page mark: that stall was most
+of a settlement's p99. The thread releases the GIL while SQLite works.
+
+One gateway process per SQLite file: a write lock held by another process
+stalls the loop for up to the busy timeout. PostgreSQL does not use this; each
+unit of work is a transaction of its own on a thread pool (``gateway.api.runner``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 import time
 from typing import Callable, TypeVar
 
@@ -29,51 +43,101 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from gateway.store.unit_of_work import SqlUnitOfWork
 
 T = TypeVar("T")
+log = logging.getLogger("copay.store")
+COMMIT_DELAY = 0.004
+GATHER_BACKOFF = 0.1
+CHECKPOINT_SECONDS = 0.5
+
+
+class _Batch:
+    def __init__(self, tx: RootTransaction, loop: asyncio.AbstractEventLoop) -> None:
+        self.tx = tx
+        self.loop = loop
+        self.units = 0
+        self.waiters: list[asyncio.Future[None]] = []
+        self.timer: asyncio.TimerHandle | asyncio.Handle | None = None
 
 
 class GroupCommit:
-    def __init__(self, engine: Engine, observe: Callable[[int, float], None] = lambda units, seconds: None) -> None:
+    def __init__(self, engine: Engine, observe: Callable[[int, float], None] = lambda units, seconds: None,
+                 in_flight: Callable[[], int] = lambda: 1, delay: float = COMMIT_DELAY) -> None:
         self._engine = engine
         self._observe = observe  # (units of work in the batch, seconds its commit took)
+        self._in_flight = in_flight  # calls the server is handling now, this one included
+        self._delay = delay
         self._conn: Connection | None = None
-        self._tx: RootTransaction | None = None
-        self._batch: asyncio.Future[None] | None = None
-        self._units = 0
+        self._batch: _Batch | None = None
+        self._last_commit = 0.0
+        self._gather_from = 0.0
         self.batches = self.units = 0  # totals since start
+        self._stopping = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoints, name="wal-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def _checkpoints(self) -> None:
+        while not self._stopping.wait(CHECKPOINT_SECONDS):
+            try:
+                raw = self._engine.raw_connection()
+                try:
+                    raw.dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # type: ignore[union-attr]
+                finally:
+                    raw.close()
+            except Exception:
+                log.exception("WAL checkpoint failed; will retry")
 
     def connection(self) -> Connection:
-        """The batch's connection, in its open transaction; the first caller of a turn begins it."""
+        """The batch's connection, in its open transaction; the first unit of work of a batch begins it."""
         if self._conn is None:
             self._conn = self._engine.connect()
+            self._conn.connection.dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # type: ignore[union-attr]
         if self._batch is None:
-            self._tx = self._conn.begin()
             loop = asyncio.get_running_loop()
-            self._batch = loop.create_future()
-            loop.call_soon(self._commit)
+            batch = self._batch = _Batch(self._conn.begin(), loop)
+            now = time.perf_counter()
+            if now >= self._gather_from and (self._in_flight() > 1 or now - self._last_commit < self._delay):
+                batch.timer = loop.call_later(self._delay, self._commit, batch)
+        self._batch.units += 1
         return self._conn
 
-    def _commit(self) -> None:
-        batch, tx, units, self._batch, self._tx, self._units = self._batch, self._tx, self._units, None, None, 0
-        assert batch is not None and tx is not None
+    def _commit(self, batch: _Batch) -> None:
+        if self._batch is not batch:
+            return  # committed already
+        self._batch = None
         started = time.perf_counter()
+        error: Exception | None = None
         try:
-            tx.commit()
-        except Exception as error:  # the batch is lost as a whole; its callers were not answered yet
-            if tx.is_active:
-                tx.rollback()
-            batch.set_exception(error)
-        else:
-            batch.set_result(None)
+            batch.tx.commit()
+        except Exception as failed:  # the batch is lost as a whole; its callers were not answered yet
+            error = failed
+            log.error("group commit failed; its %d units of work are lost and their callers told so", batch.units)
+            self._discard_connection()
+        for waiter in batch.waiters:
+            if waiter.done():  # its caller has gone (cancelled)
+                continue
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(error)
+        self._last_commit = time.perf_counter()
+        if batch.timer is not None and len(batch.waiters) < 2:  # waiting gathered nobody: stop for a while
+            self._gather_from = self._last_commit + GATHER_BACKOFF
         self.batches += 1
-        self.units += units
-        self._observe(units, time.perf_counter() - started)
+        self.units += batch.units
+        self._observe(batch.units, time.perf_counter() - started)
+
+    def _discard_connection(self) -> None:
+        """After a failed commit the connection's state is unknown: throw it away, start afresh."""
+        if self._conn is not None:
+            self._conn.invalidate()
+            self._conn.close()
+            self._conn = None
 
     def unit_of_work(self, readonly: bool = False) -> "SavepointUnitOfWork":
-        """The UnitOfWorkFactory for the server's units of work."""
+        """The UnitOfWorkFactory for the server's units of work (reads and writes alike)."""
         return SavepointUnitOfWork(self)
 
     async def __call__(self, fn: Callable[..., T], *args: object) -> T:
-        """Runs ``fn`` (which opens units of work) and answers once its batch is committed."""
+        """Runs ``fn`` (which opens units of work) and answers once what it wrote is committed."""
         try:
             result = fn(*args)
         except Exception:
@@ -83,13 +147,21 @@ class GroupCommit:
         return result
 
     async def _durable(self) -> None:
-        if self._batch is not None:
-            await asyncio.shield(self._batch)
+        batch = self._batch
+        if batch is None:
+            return
+        waiter = batch.loop.create_future()
+        batch.waiters.append(waiter)
+        if batch.timer is None:  # not gathering: commit as soon as this turn of the loop is done
+            batch.loop.call_soon(self._commit, batch)
+        await waiter
 
     def shutdown(self) -> None:
+        self._stopping.set()
+        self._checkpointer.join()
+        if self._batch is not None:
+            self._commit(self._batch)
         if self._conn is not None:
-            if self._batch is not None:
-                self._commit()
             self._conn.close()
             self._conn = None
 
@@ -106,7 +178,6 @@ class SavepointUnitOfWork(SqlUnitOfWork):
         self._driver.execute("SAVEPOINT uow")  # type: ignore[union-attr]
         self._open = True
         self._bind(conn)
-        self._group._units += 1
         return self
 
     def commit(self) -> None:
