@@ -38,6 +38,7 @@ from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 
 CHANNELS = 4
+ROUND_SETTLE = 0.5  # seconds of unmeasured calls when a case takes its turn again
 
 
 @dataclass(frozen=True)
@@ -97,21 +98,32 @@ class Server:
         self.log.write_text("")  # the next start's "listening" line is the one to read
 
 
-async def drive(name: str, call: Callable[[int], Awaitable[object]], in_flight: int, warmup: float,
-                seconds: float, server_cpu: Callable[[], float]) -> Result:
+@dataclass(frozen=True)
+class Window:
+    """One measured stretch of one case."""
+    latencies: list[float]
+    errors: int
+    seconds: float
+    calls: int  # calls started in the window (the CPU is divided by these)
+    server_cpu: float
+    client_cpu: float
+
+
+async def drive(call: Callable[[], Awaitable[object]], in_flight: int, warmup: float, seconds: float,
+                server_cpu: Callable[[], float]) -> Window:
     """Keeps ``in_flight`` calls going; measures those that start after the warm-up, and the CPU
-    both processes spent per call over the measured window."""
-    counter = itertools.count()
+    both processes spent over the measured window."""
     latencies: list[float] = []
-    errors = 0
+    errors = started = 0
     start = time.perf_counter()
     measure_from, stop_at = start + warmup, start + warmup + seconds
 
     async def worker() -> None:
-        nonlocal errors
+        nonlocal errors, started
         while (began := time.perf_counter()) < stop_at:
+            started += 1
             try:
-                await call(next(counter))
+                await call()
             except grpc.aio.AioRpcError:
                 errors += 1
                 continue
@@ -120,17 +132,21 @@ async def drive(name: str, call: Callable[[int], Awaitable[object]], in_flight: 
 
     async def meter() -> tuple[float, float, int]:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        server0, client0, calls0 = server_cpu(), _own_cpu(), next(counter)
+        server0, client0, calls0 = server_cpu(), _own_cpu(), started
         await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-        return server_cpu() - server0, _own_cpu() - client0, next(counter) - calls0
+        return server_cpu() - server0, _own_cpu() - client0, started - calls0
 
-    metered, *_ = await asyncio.gather(meter(), *(worker() for _ in range(in_flight)))
-    latencies.sort()
+    (server_s, client_s, calls), *_ = await asyncio.gather(meter(), *(worker() for _ in range(in_flight)))
+    return Window(latencies, errors, seconds, calls, server_s, client_s)
+
+
+def summarize(name: str, windows: list[Window]) -> Result:
+    latencies = sorted(x for w in windows for x in w.latencies)
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
-    server_s, client_s, calls = metered
-    per_call = lambda s: s / max(1, calls) * 1e6
-    return Result(name, len(latencies), errors, seconds, pick(0.50), pick(0.99), per_call(server_s),
-                  per_call(client_s))
+    calls = max(1, sum(w.calls for w in windows))
+    return Result(name, len(latencies), sum(w.errors for w in windows), sum(w.seconds for w in windows),
+                  pick(0.50), pick(0.99), sum(w.server_cpu for w in windows) / calls * 1e6,
+                  sum(w.client_cpu for w in windows) / calls * 1e6)
 
 
 def _own_cpu() -> float:
@@ -159,22 +175,28 @@ async def run_cases(server: Server, certs: Path, args: argparse.Namespace, cases
     claims = [claim(i) for i in range(args.grantors)]
     rng = random.Random(7)
     run_id = f"{time.time_ns():x}"
-    results = []
-    for case in cases:
-        if case == "a":
-            call = lambda n: echo[n % CHANNELS].Echo(diagnostics_pb2.EchoRequest(message="ping"))
-            title = "(a) echo over mTLS: the ceiling"
-        elif case in ("b", "d"):
-            call = lambda n, tag=case: settle[n % CHANNELS].Settle(spb.SettleRequest(
-                request_id=f"{run_id}-{tag}-{n}", claim=claims[rng.randrange(args.grantors)]))
-            title = f"({case}) settle over {args.grantors:,} grantors" + (
-                f", after {args.prior:,} settlements" if case == "d" else "")
-        else:
-            call = lambda n: settle[n % CHANNELS].Settle(spb.SettleRequest(request_id=f"{run_id}-c-{n}",
-                                                                           claim=claims[0]))
-            title = "(c) settle, every call on one grantor"
-        results.append(await drive(title, call, args.in_flight, args.warmup, args.seconds, server.cpu_seconds))
-        last = results[-1]
+    numbers = itertools.count()
+
+    def settle_call(tag: str, pick: Callable[[], int]) -> Callable[[], Awaitable[object]]:
+        return lambda: settle[next(numbers) % CHANNELS].Settle(spb.SettleRequest(
+            request_id=f"{run_id}-{tag}-{next(numbers)}", claim=claims[pick()]))
+
+    calls: dict[str, tuple[str, Callable[[], Awaitable[object]]]] = {
+        "a": ("(a) echo over mTLS: the ceiling",
+              lambda: echo[next(numbers) % CHANNELS].Echo(diagnostics_pb2.EchoRequest(message="ping"))),
+        "b": (f"(b) settle over {args.grantors:,} grantors", settle_call("b", lambda: rng.randrange(args.grantors))),
+        "c": ("(c) settle, every call on one grantor", settle_call("c", lambda: 0)),
+        "d": (f"(d) settle over {args.grantors:,} grantors, after {args.prior:,} settlements",
+              settle_call("d", lambda: rng.randrange(args.grantors))),
+    }
+    windows: dict[str, list[Window]] = {case: [] for case in cases}
+    for round_ in range(args.rounds):  # cases take turns, so a drift in machine speed hits them alike
+        for case in cases:
+            windows[case].append(await drive(calls[case][1], args.in_flight,
+                                             args.warmup if round_ == 0 else ROUND_SETTLE,
+                                             args.seconds / args.rounds, server.cpu_seconds))
+    results = [summarize(calls[case][0], windows[case]) for case in cases]
+    for last in results:
         print(f"  {last.name}: {last.rate:.0f} calls/s, p50 {last.p50_ms:.2f} ms, p99 {last.p99_ms:.2f} ms, "
               f"CPU per call: server {last.server_cpu_us:.0f} us, client {last.client_cpu_us:.0f} us", flush=True)
     for c in channels:
@@ -207,6 +229,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="copay-gateway bench", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10, help="measured seconds per case")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per case")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="(a), (b) and (c) take turns this many times, each measured seconds/rounds")
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--grantors", type=int, default=10_000)
     parser.add_argument("--prior", type=int, default=1_000_000, help="prior settlements for case (d); 0 skips it")

@@ -40,7 +40,7 @@ class _Plan:
         if compiled.has_out_parameters or any(b.expanding for b in compiled.binds.values()):
             raise ValueError("Direct runs fixed-shape statements only")
         self.sql = str(compiled)
-        self.defaults = dict(compiled.params)
+        self.defaults = {name: value for name, value in compiled.params.items() if value is not None}
         self.order: Sequence[str] | None = compiled.positiontup  # None for named paramstyles
         self.binds: dict[str, Processor] = {}
         for name, bind in compiled.binds.items():
@@ -53,9 +53,9 @@ class _Plan:
         self.plain = not any(self.results)
 
     def parameters(self, given: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
-        values = {**self.defaults, **given}
+        values = {**self.defaults, **given} if self.defaults or self.binds else given
         for name, processor in self.binds.items():
-            values[name] = processor(values[name])
+            values[name] = processor(values[name])  # type: ignore[index]
         return values if self.order is None else [values[name] for name in self.order]
 
     def convert(self, raw: Sequence[Any]) -> Any:
@@ -82,15 +82,18 @@ class Direct:
         """A cursor on which the statement has run."""
         plan = self._plan(conn)
         dbapi = conn.dialect.loaded_dbapi
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        driver = conn.connection.dbapi_connection
         try:
             if many:
-                cursor.executemany(plan.sql, [plan.parameters(p) for p in params])  # type: ignore[attr-defined]
-            else:
-                cursor.execute(plan.sql, plan.parameters(params))
-            return cursor
+                cursor = driver.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.executemany(plan.sql, [plan.parameters(p) for p in params])  # type: ignore[attr-defined]
+                except BaseException:
+                    cursor.close()
+                    raise
+                return cursor
+            return driver.execute(plan.sql, plan.parameters(params))  # type: ignore[union-attr]
         except dbapi.Error as error:
-            cursor.close()
             raise DBAPIError.instance(plan.sql, None, error, dbapi.Error, hide_parameters=True,
                                       dialect=conn.dialect) from error
 

@@ -20,10 +20,13 @@ caller is delayed on one call in many, by a few milliseconds. The idea is
 PostgreSQL's ``commit_delay`` / ``commit_siblings``.
 
 Units of work run inline on the event loop, one after the other, so they never
-interleave. WAL checkpoints (copying the log back into the database file, with
-an fsync) run on a thread of their own every ``CHECKPOINT_SECONDS`` instead of
-inside whichever commit crosses SQLite's 1000-page mark: that stall was most
-of a settlement's p99. The thread releases the GIL while SQLite works.
+interleave. WAL checkpoints: a thread copies the log into the database file
+every ``CHECKPOINT_SECONDS`` (PASSIVE: it never blocks the writer, and releases
+the GIL while SQLite works), so that SQLite's own checkpoint, inside the commit
+that crosses 1000 pages, finds little left to copy. That one must stay: the
+log restarts from its beginning only after a checkpoint that the writer itself
+completes, and a log that never restarts grows without bound and makes every
+page read slower.
 
 One gateway process per SQLite file: a write lock held by another process
 stalls the loop for up to the busy timeout. PostgreSQL does not use this; each
@@ -45,8 +48,8 @@ from gateway.store.unit_of_work import SqlUnitOfWork
 T = TypeVar("T")
 log = logging.getLogger("copay.store")
 COMMIT_DELAY = 0.004
+CHECKPOINT_SECONDS = 0.1
 GATHER_BACKOFF = 0.1
-CHECKPOINT_SECONDS = 0.5
 
 
 class _Batch:
@@ -89,7 +92,6 @@ class GroupCommit:
         """The batch's connection, in its open transaction; the first unit of work of a batch begins it."""
         if self._conn is None:
             self._conn = self._engine.connect()
-            self._conn.connection.dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # type: ignore[union-attr]
         if self._batch is None:
             loop = asyncio.get_running_loop()
             batch = self._batch = _Batch(self._conn.begin(), loop)

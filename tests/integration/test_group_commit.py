@@ -1,5 +1,5 @@
 """The server's SQLite writer: one commit for a batch of units of work, each in a savepoint,
-no answer before the commit, and WAL checkpoints off the request path."""
+and no answer before the commit."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from sqlalchemy import Engine, event
 from gateway.domain import ledger
 from gateway.domain.bindings import Party
 from gateway.domain.errors import Category, Refusal
-from gateway.store import group_commit
 from gateway.store.db import make_engine
 from gateway.store.group_commit import GroupCommit
 from gateway.store.migrate import upgrade
@@ -112,24 +111,3 @@ def test_a_wait_that_gathered_nobody_turns_waiting_off(engine: Engine) -> None:
 
     first, second, third = asyncio.run(scenario())
     assert first >= 0.3 and second < 0.3 and third < 0.3
-
-
-def test_wal_checkpoints_run_on_their_own_thread(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(group_commit, "CHECKPOINT_SECONDS", 0.05)
-
-    async def scenario() -> None:
-        group = GroupCommit(engine, in_flight=lambda: 1)
-        for n in range(20):
-            await fund(group, n, 100)
-        serving = group.connection()  # it never checkpoints by itself
-        assert serving.connection.dbapi_connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
-        await asyncio.sleep(0.5)
-        group.shutdown()
-
-    asyncio.run(scenario())
-    raw = engine.raw_connection()
-    try:
-        busy, in_log, checkpointed = raw.dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    finally:
-        raw.close()
-    assert busy == 0 and in_log == checkpointed
