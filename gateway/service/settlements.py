@@ -36,7 +36,7 @@ def _payers(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Cl
             lock: bool) -> list[Candidate]:
     """The grantors who may pay this bill, in drawing order, with their balances (R2, R5, R7, R9, R10)."""
     active = uow.settlements.active_bindings(Party(beneficiary.region, beneficiary.psn_no))
-    by_grantor = {b.grantor: b for b in active}
+    by_grantor = {b.grantor: (b, grantor) for b, grantor in active}
     if claim.grantors:
         missing = [g for g in claim.grantors if g not in by_grantor]
         if missing:
@@ -47,10 +47,7 @@ def _payers(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Cl
         raise refuse("NO_ACTIVE_BINDING", "the beneficiary has no active binding", "R10",
                      beneficiary_region=beneficiary.region)
     candidates = []
-    for binding in active:
-        grantor = uow.members.get(binding.grantor.region, binding.grantor.psn_no)
-        if grantor is None:  # members are never deleted; a binding's grantor always exists
-            raise AssertionError(f"bindings/{binding.id} names an unknown grantor")
+    for binding, grantor in active:
         policy = policies.get(province_of(binding.grantor.region))
         if policy is None:
             raise refuse("NO_PROVINCE_POLICY", "the grantor's province has no policy at the gateway", "R7",

@@ -22,7 +22,7 @@ BY_NAME = Direct(select(members).where(members.c.region == bindparam("region"),
 ACTIVE_HOLDER = Direct(select(members).where(members.c.id_hash == bindparam("id_hash"), text(ACTIVE)))
 
 
-def _member(row: Any) -> Member:
+def member_of(row: Any) -> Member:
     return Member(row.region, row.psn_no, row.id_hash, InsuranceType(row.insurance_type),
                   EnrolmentStatus(row.status), row.moved_to, utc(row.created_at), utc(row.updated_at))
 
@@ -33,18 +33,18 @@ class SqlMembers:
 
     def get(self, region: str, psn_no: str) -> Member | None:
         row = BY_NAME.first(self._conn, {"region": region, "psn_no": psn_no})
-        return _member(row) if row else None
+        return member_of(row) if row else None
 
     def active_holder(self, id_hash: str) -> Member | None:
         row = ACTIVE_HOLDER.first(self._conn, {"id_hash": id_hash})
-        return _member(row) if row else None
+        return member_of(row) if row else None
 
     def in_region_by_hash(self, region: str, id_hash: str) -> Member | None:
         """The region's active enrolment of that person, else its latest one."""
         row = self._conn.execute(
             select(members).where(members.c.region == region, members.c.id_hash == id_hash)
             .order_by(text(f"CASE WHEN {ACTIVE} THEN 0 ELSE 1 END"), members.c.updated_at.desc())).first()
-        return _member(row) if row else None
+        return member_of(row) if row else None
 
     def save(self, member: Member) -> None:
         values = {"id_hash": member.id_hash, "insurance_type": member.insurance_type.value,
@@ -61,4 +61,4 @@ class SqlMembers:
         if after_psn_no is not None:
             query = query.where(members.c.psn_no > after_psn_no)
         rows = self._conn.execute(query.order_by(members.c.psn_no).limit(limit))
-        return [_member(row) for row in rows]
+        return [member_of(row) for row in rows]

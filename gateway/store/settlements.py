@@ -7,18 +7,22 @@ from datetime import datetime
 from sqlalchemy import Connection, Row, and_, bindparam, exists, select
 
 from gateway.domain.bindings import Party
+from gateway.domain.members import Member
 from gateway.domain.policies import Use
 from gateway.domain.settlements import (ActiveBinding, CredentialType, InstitutionKind, ItemCategory, PaidLine,
                                         RefundRecord, Settlement)
 from gateway.service.ports import Conflict
 from gateway.store.direct import Direct, insert
-from gateway.store.members import utc
-from gateway.store.tables import bindings, impersonation_attempts, refunds, settlement_lines as lines, settlements
+from gateway.store.members import member_of, utc
+from gateway.store.tables import (bindings, impersonation_attempts, members, refunds, settlement_lines as lines,
+                                  settlements)
 
 
-ACTIVE_BINDINGS = Direct(select(bindings.c.id, bindings.c.grantor_region, bindings.c.grantor_psn_no, bindings.c.seq).where(
-    bindings.c.beneficiary_region == bindparam("region"), bindings.c.beneficiary_psn_no == bindparam("psn_no"),
-    bindings.c.status == "active").order_by(bindings.c.seq))
+ACTIVE_BINDINGS = Direct(
+    select(bindings.c.id.label("binding_id"), bindings.c.seq.label("binding_seq"), *members.c)
+    .join(members, and_(members.c.region == bindings.c.grantor_region, members.c.psn_no == bindings.c.grantor_psn_no))
+    .where(bindings.c.beneficiary_region == bindparam("region"), bindings.c.beneficiary_psn_no == bindparam("psn_no"),
+           bindings.c.status == "active").order_by(bindings.c.seq))
 ADD = Direct(insert(settlements, "seq").returning(settlements.c.seq))
 ADD_LINES = Direct(insert(lines))
 
@@ -27,10 +31,11 @@ class SqlSettlements:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def active_bindings(self, beneficiary: Party) -> list[ActiveBinding]:
-        """The beneficiary's ACTIVE bindings in filing order (R9)."""
+    def active_bindings(self, beneficiary: Party) -> list[tuple[ActiveBinding, Member]]:
+        """The beneficiary's ACTIVE bindings in filing order (R9), each with its grantor (members are never
+        deleted, so every binding's grantor is there)."""
         rows = ACTIVE_BINDINGS.rows(self._conn, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})
-        return [ActiveBinding(r.id, Party(r.grantor_region, r.grantor_psn_no), r.seq) for r in rows]
+        return [(ActiveBinding(r.binding_id, Party(r.region, r.psn_no), r.binding_seq), member_of(r)) for r in rows]
 
     def add(self, s: Settlement) -> int:
         seq = ADD.first(self._conn, {
