@@ -20,13 +20,10 @@ caller is delayed on one call in many, by a few milliseconds. The idea is
 PostgreSQL's ``commit_delay`` / ``commit_siblings``.
 
 Units of work run inline on the event loop, one after the other, so they never
-interleave. WAL checkpoints: a thread copies the log into the database file
-every ``CHECKPOINT_SECONDS`` (PASSIVE: it never blocks the writer, and releases
-the GIL while SQLite works), so that SQLite's own checkpoint, inside the commit
-that crosses 1000 pages, finds little left to copy. That one must stay: the
-log restarts from its beginning only after a checkpoint that the writer itself
-completes, and a log that never restarts grows without bound and makes every
-page read slower.
+interleave. WAL checkpoints stay SQLite's own (inside the commit that crosses
+1000 pages): the log restarts from its beginning only after a checkpoint the
+writer completes itself; a checkpointer thread beside a writer that is nearly
+always in a transaction would let the log grow without bound.
 
 One gateway process per SQLite file: a write lock held by another process
 stalls the loop for up to the busy timeout. PostgreSQL does not use this; each
@@ -37,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from typing import Callable, TypeVar
 
@@ -48,7 +44,6 @@ from gateway.store.unit_of_work import SqlUnitOfWork
 T = TypeVar("T")
 log = logging.getLogger("copay.store")
 COMMIT_DELAY = 0.004
-CHECKPOINT_SECONDS = 0.1
 GATHER_BACKOFF = 0.1
 
 
@@ -73,20 +68,6 @@ class GroupCommit:
         self._last_commit = 0.0
         self._gather_from = 0.0
         self.batches = self.units = 0  # totals since start
-        self._stopping = threading.Event()
-        self._checkpointer = threading.Thread(target=self._checkpoints, name="wal-checkpoint", daemon=True)
-        self._checkpointer.start()
-
-    def _checkpoints(self) -> None:
-        while not self._stopping.wait(CHECKPOINT_SECONDS):
-            try:
-                raw = self._engine.raw_connection()
-                try:
-                    raw.dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # type: ignore[union-attr]
-                finally:
-                    raw.close()
-            except Exception:
-                log.exception("WAL checkpoint failed; will retry")
 
     def connection(self) -> Connection:
         """The batch's connection, in its open transaction; the first unit of work of a batch begins it."""
@@ -159,8 +140,6 @@ class GroupCommit:
         await waiter
 
     def shutdown(self) -> None:
-        self._stopping.set()
-        self._checkpointer.join()
         if self._batch is not None:
             self._commit(self._batch)
         if self._conn is not None:
