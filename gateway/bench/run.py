@@ -6,8 +6,12 @@ driven by an asyncio gRPC client keeping N calls in flight.
     (c) Settle, every call against one grantor
     (d) (b) again after a large history of prior settlements
 
-Each case runs a warm-up, then a measured window; the table gives calls per
-second, p50 and p99 latency, and throughput as a share of (a).
+Cases (a), (b) and (c) take turns (``--rounds``), so that a machine whose
+speed drifts (a shared virtual machine) slows them alike; (d) runs later, on a
+server restarted over the grown database. Each case warms up first. The table
+gives calls per second, p50 and p99 latency, throughput as a share of (a), and
+the CPU time the server and the client spent per call (Linux), which says
+where the time goes even when the machine is noisy.
 """
 
 from __future__ import annotations
@@ -206,10 +210,10 @@ async def run_cases(server: Server, certs: Path, args: argparse.Namespace, cases
 
 def report(results: list[Result], args: argparse.Namespace) -> str:
     ceiling = results[0].rate
-    rows = [f"{'case':<56} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs (a)':>7} {'errors':>6} "
+    rows = [f"{'case':<62} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs (a)':>7} {'errors':>6} "
             f"{'server us':>9} {'client us':>9}"]
     for r in results:
-        rows.append(f"{r.name:<56} {r.rate:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.rate / ceiling:>7.0%} "
+        rows.append(f"{r.name:<62} {r.rate:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.rate / ceiling:>7.0%} "
                     f"{r.errors:>6} {r.server_cpu_us:>9.0f} {r.client_cpu_us:>9.0f}")
     by = {r.name[1]: r for r in results}
     checks = [("(b) >= 50% of (a)", by["b"].rate / ceiling >= 0.50),
@@ -219,7 +223,8 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
         checks.append(("(d) within 10% of (b)", abs(by["d"].rate - by["b"].rate) <= 0.10 * by["b"].rate))
     rows.append("")
     rows += [f"target {name:<28} {'met' if ok else 'MISSED'}" for name, ok in checks]
-    rows.append(f"({args.in_flight} calls in flight, {args.seconds:g} s measured after {args.warmup:g} s warm-up, "
+    rows.append(f"({args.in_flight} calls in flight, {args.seconds:g} s measured per case in {args.rounds} turns, "
+                f"after {args.warmup:g} s warm-up, "
                 f"{os.cpu_count()} cores shared by client and server;\n"
                 f" server us / client us: CPU time each process spent per measured call)")
     return "\n".join(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.request
 from datetime import date
@@ -193,3 +194,14 @@ def test_metrics_count_calls_by_method_and_code(gateway):
         time.sleep(0.05)
     assert sample in body
     assert "copay_rpc_latency_seconds_bucket" in body
+
+
+def test_sqlite_group_commits_are_measured(gateway, backend_url):
+    if not backend_url.startswith("sqlite"):
+        pytest.skip("group commit is the SQLite writer; PostgreSQL commits each call on its own")
+    refused(gateway.members().GetMember, pb.GetMemberRequest(name="regions/320300/members/NOPE"))
+    body = urllib.request.urlopen(f"http://127.0.0.1:{gateway.metrics_port}/metrics", timeout=T).read().decode()
+    commits = re.search(r"^copay_db_commit_units_count (\S+)$", body, re.M)
+    units = re.search(r"^copay_db_commit_units_sum (\S+)$", body, re.M)
+    assert commits and units and float(units.group(1)) >= float(commits.group(1)) >= 1
+    assert "copay_db_commit_seconds_bucket" in body
