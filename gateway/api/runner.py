@@ -1,7 +1,7 @@
 """Where servicers run blocking database work.
 
 SQLite: ``gateway.store.group_commit.GroupCommit``, inline on the event loop,
-one commit per turn of the loop. PostgreSQL: ``ThreadPoolRunner``, so the
+calls committed in groups. PostgreSQL: ``ThreadPoolRunner``, so the
 event loop keeps serving while a query waits on the network, each unit of
 work a transaction of its own.
 """

@@ -1,5 +1,5 @@
-"""The benchmark: the real server (a subprocess, mTLS, file-backed SQLite),
-driven by an asyncio gRPC client keeping N calls in flight.
+"""The benchmark: the real server (a subprocess, mTLS, file-backed SQLite, or
+``--database-url``), driven by an asyncio gRPC client keeping N calls in flight.
 
     (a) Echo: the same server stack with no work, the ceiling
     (b) Settle, spread over many grantors
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 import grpc
+from sqlalchemy import func, select
 
 from gateway._proto.copay.v1 import bindings_pb2, diagnostics_pb2, diagnostics_pb2_grpc
 from gateway._proto.copay.v1 import settlements_pb2 as spb
@@ -40,6 +41,7 @@ from gateway.domain.identity import IdHasher
 from gateway.security.pki import init_dev_pki
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
+from gateway.store.tables import members
 
 CHANNELS = 4
 ROUND_SETTLE = 0.5  # seconds of unmeasured calls when a case takes its turn again
@@ -240,13 +242,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--grantors", type=int, default=10_000)
     parser.add_argument("--prior", type=int, default=1_000_000, help="prior settlements for case (d); 0 skips it")
     parser.add_argument("--workdir", help="keep the database and logs here (default: a temporary folder)")
+    parser.add_argument("--database-url", help="an empty database to use instead of a SQLite file in the workdir, "
+                        "e.g. postgresql+psycopg://postgres@127.0.0.1/bench")
     args = parser.parse_args(argv)
     folder = Path(args.workdir or tempfile.mkdtemp(prefix="copay-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     init_dev_pki(folder / "certs")
-    url = f"sqlite:///{folder / 'bench.db'}"
+    url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
     engine = make_engine(url)
     upgrade(engine)
+    with engine.connect() as conn:
+        if conn.execute(select(func.count()).select_from(members)).scalar():
+            raise SystemExit(f"{engine.url.render_as_string(hide_password=True)} already holds members; "
+                             "the benchmark needs an empty database")
     hasher = IdHasher(bytes.fromhex((folder / "certs" / "id-hash.key").read_text()))
     print(f"loading {args.grantors:,} funded grantors with active bindings into {folder}", flush=True)
     world.load_pairs(engine, args.grantors, hasher)
@@ -259,5 +267,6 @@ def main(argv: list[str] | None = None) -> None:
         server = Server(folder, url)
         results += asyncio.run(run_cases(server, folder / "certs", args, ["d"]))
         server.stop()
-    engine.dispose()
     print(report(results, args))
+    print(f"(database: {engine.url.render_as_string(hide_password=True)})")
+    engine.dispose()

@@ -1,4 +1,4 @@
-"""Hot-path statements, run straight on the driver's cursor.
+"""Hot-path statements, run straight on the driver's connection.
 
 SQLAlchemy Core still builds and compiles every statement; what ``Direct``
 skips is ``Connection.execute``'s per-call machinery (events, execution
@@ -65,7 +65,7 @@ class _Plan:
 
 
 class Direct:
-    """A Core statement, compiled once per dialect and run on the raw DBAPI cursor."""
+    """A Core statement, compiled once per dialect and run on the raw DBAPI connection."""
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
@@ -79,7 +79,7 @@ class Direct:
         return plan
 
     def _execute(self, conn: Connection, params: Mapping[str, Any], many: bool = False) -> Any:
-        """A cursor on which the statement has run."""
+        """A cursor on which the statement has run; the caller closes it."""
         plan = self._plan(conn)
         dbapi = conn.dialect.loaded_dbapi
         driver = conn.connection.dbapi_connection
