@@ -184,8 +184,11 @@ async def run_cases(server: Server, certs: Path, args: argparse.Namespace, cases
     numbers = itertools.count()
 
     def settle_call(tag: str, pick: Callable[[], int]) -> Callable[[], Awaitable[object]]:
-        return lambda: settle[next(numbers) % CHANNELS].Settle(spb.SettleRequest(
-            request_id=f"{run_id}-{tag}-{next(numbers)}", claim=claims[pick()]))
+        def call() -> Awaitable[object]:
+            n = next(numbers)
+            return settle[n % CHANNELS].Settle(spb.SettleRequest(request_id=f"{run_id}-{tag}-{n}",
+                                                                 claim=claims[pick()]))
+        return call
 
     calls: dict[str, tuple[str, Callable[[], Awaitable[object]]]] = {
         "a": ("(a) echo over mTLS: the ceiling",
@@ -235,9 +238,9 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="copay-gateway bench", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10, help="measured seconds per case")
-    parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per case")
+    parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds before a case's first turn")
     parser.add_argument("--rounds", type=int, default=5,
-                        help="(a), (b) and (c) take turns this many times, each measured seconds/rounds")
+                        help="cases take turns this many times, each turn measured seconds/rounds")
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--grantors", type=int, default=10_000)
     parser.add_argument("--prior", type=int, default=1_000_000, help="prior settlements for case (d); 0 skips it")
