@@ -32,7 +32,7 @@ class SqlRequestLog:
 
     def add(self, caller: str, request_id: str, answer: PriorAnswer) -> None:
         ADD_REQUEST.run(self._conn, {"caller": caller, "request_id": request_id, "fingerprint": answer.fingerprint,
-                                         "response": answer.response, "created_at": datetime.now(timezone.utc)})
+                                     "response": answer.response, "created_at": datetime.now(timezone.utc)})
 
 
 class SqlUnitOfWork:
