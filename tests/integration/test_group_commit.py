@@ -111,3 +111,18 @@ def test_a_wait_that_gathered_nobody_turns_waiting_off(engine: Engine) -> None:
 
     first, second, third = asyncio.run(scenario())
     assert first >= 0.3 and second < 0.3 and third < 0.3
+
+
+def test_a_caller_that_goes_away_still_has_its_work_committed_and_others_are_answered(engine: Engine) -> None:
+    async def scenario() -> int:
+        group = GroupCommit(engine, in_flight=lambda: 2, delay=0.05)
+        leaving = asyncio.create_task(fund(group, 1, 100))
+        staying = asyncio.create_task(fund(group, 2, 200))
+        await asyncio.sleep(0)  # both have written and wait for the commit
+        leaving.cancel()
+        answer = await staying
+        group.shutdown()
+        return answer
+
+    assert asyncio.run(scenario()) == 2
+    assert stored_balances(engine) == {ledger.share(grantor(1)): 100, ledger.share(grantor(2)): 200}
