@@ -68,7 +68,8 @@ async def serve(settings: Settings) -> None:
     calls = CallInterceptor(metrics)
     db: Runner
     if engine.dialect.name == "sqlite":
-        db = group = GroupCommit(engine, metrics.observe_commit, lambda: calls.in_flight)
+        db = group = GroupCommit(engine, metrics.observe_commit, lambda: calls.in_flight,
+                                 settings.commit_delay_ms / 1000)
         uow = group.unit_of_work
     else:
         db, uow = ThreadPoolRunner(settings.db_pool_size), unit_of_work.factory(engine)
