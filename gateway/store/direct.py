@@ -78,9 +78,8 @@ class Direct:
             plan = self._plans[name] = _Plan(self.statement, conn.dialect)
         return plan
 
-    def _execute(self, conn: Connection, params: Mapping[str, Any], many: bool = False) -> Any:
+    def _execute(self, conn: Connection, plan: _Plan, params: Any, many: bool = False) -> Any:
         """A cursor on which the statement has run; the caller closes it."""
-        plan = self._plan(conn)
         dbapi = conn.dialect.loaded_dbapi
         driver = conn.connection.dbapi_connection
         try:
@@ -98,10 +97,10 @@ class Direct:
                                       dialect=conn.dialect) from error
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
-        cursor = self._execute(conn, params)
-        convert = self._plan(conn).convert
+        plan = self._plan(conn)
+        cursor = self._execute(conn, plan, params)
         try:
-            return [convert(raw) for raw in cursor.fetchall()]
+            return [plan.convert(raw) for raw in cursor.fetchall()]
         finally:
             cursor.close()
 
@@ -111,10 +110,10 @@ class Direct:
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Executes a DML statement; returns the number of rows it matched."""
-        cursor = self._execute(conn, params)
+        cursor = self._execute(conn, self._plan(conn), params)
         count = cursor.rowcount
         cursor.close()
         return count
 
     def run_many(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> None:
-        self._execute(conn, params, many=True).close()  # type: ignore[arg-type]
+        self._execute(conn, self._plan(conn), params, many=True).close()

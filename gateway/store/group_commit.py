@@ -53,7 +53,7 @@ class _Batch:
         self.loop = loop
         self.units = 0
         self.waiters: list[asyncio.Future[None]] = []
-        self.timer: asyncio.TimerHandle | asyncio.Handle | None = None
+        self.timer: asyncio.TimerHandle | None = None  # set while the batch waits for company
 
 
 class GroupCommit:
