@@ -16,7 +16,7 @@ def _settings(args: argparse.Namespace) -> Settings:
                              certs_dir=args.certs_dir, metrics_listen=getattr(args, "metrics_listen", None))
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int | None:
     parser = argparse.ArgumentParser(prog="copay-gateway", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     logs.configure(settings.log_level)
     if args.command == "serve":
         from gateway.server import serve as run
-        asyncio.run(run(settings))
+        return asyncio.run(run(settings))
     elif args.command == "certs":
         from gateway.security.pki import init_dev_pki
         files = init_dev_pki(Path(settings.certs_dir), force=args.force)

@@ -28,10 +28,8 @@ class Settings:
     shutdown_grace_seconds: float = 10.0
     """On SIGTERM, how long in-flight calls may take to finish (COPAY_SHUTDOWN_GRACE_SECONDS)."""
     db_pool_size: int = 8
-    """Database connections, and threads running database work (COPAY_DB_POOL_SIZE); SQLite runs inline."""
-    commit_delay_ms: float = 4.0
-    """SQLite: how long a commit may wait under load for more calls to join it (COPAY_COMMIT_DELAY_MS);
-    0: no waiting (calls that reach the database in the same turn of the event loop still share a commit)."""
+    """PostgreSQL: connections, and threads running database work (COPAY_DB_POOL_SIZE). SQLite has one
+    writer process with one connection."""
     log_level: str = "INFO"
     """Python logging level name (COPAY_LOG_LEVEL)."""
 

@@ -1,5 +1,7 @@
 """The gRPC server: mTLS with client certificates required, reflection,
-health, limits, and a graceful stop on SIGTERM."""
+health, limits, and a graceful stop on SIGTERM. On SQLite the database work
+runs in a writer process (gateway.store.writer); if it dies, the server stops
+with a non-zero exit code, for its supervisor to restart it."""
 
 from __future__ import annotations
 
@@ -25,11 +27,12 @@ from gateway.api.runner import Runner, ThreadPoolRunner
 from gateway.api.settlements import SettlementsServicer
 from gateway.config import Settings
 from gateway.domain.identity import IdHasher
+from gateway.heap import freeze_startup_objects
 from gateway.observability.metrics import Metrics
 from gateway.store import unit_of_work
 from gateway.store.db import make_engine
-from gateway.store.group_commit import GroupCommit
 from gateway.store.migrate import upgrade
+from gateway.store.writer import WriterProcess, share
 
 log = logging.getLogger("copay.server")
 SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, policies_pb2, accounts_pb2,
@@ -58,37 +61,40 @@ def credentials(settings: Settings) -> grpc.ServerCredentials:
         root_certificates=settings.path("ca.pem").read_bytes(), require_client_auth=True)
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings) -> int:
+    """Serves until SIGTERM or SIGINT; returns the process exit code."""
     tls = credentials(settings)
     hasher = IdHasher(settings.id_hash_key())
     engine = make_engine(settings.database_url, settings.db_pool_size)
     upgrade(engine)
     loop = asyncio.get_running_loop()
     metrics = Metrics()
-    calls = CallInterceptor(metrics)
+    stopping = asyncio.Event()
+    in_force = policies.load()
     db: Runner
     if engine.dialect.name == "sqlite":
-        db = group = GroupCommit(engine, metrics.observe_commit, lambda: calls.in_flight,
-                                 settings.commit_delay_ms / 1000)
-        uow = group.unit_of_work
+        engine.dispose()  # the writer process has the database to itself
+        in_force = share("policies", in_force)  # the writer gets them once, at start
+        db = writer = WriterProcess(settings.database_url, (in_force,), settings.log_level, metrics.observe_commit,
+                                    stopping.set)
+        await writer.start()
     else:
-        db, uow = ThreadPoolRunner(settings.db_pool_size), unit_of_work.factory(engine)
+        db = ThreadPoolRunner(settings.db_pool_size, unit_of_work.factory(engine))
 
-    server = grpc.aio.server(interceptors=[calls], options=channel_options(settings),
+    server = grpc.aio.server(interceptors=[CallInterceptor(metrics)], options=channel_options(settings),
                              maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
-    in_force = policies.load()
-    members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(uow, db, hasher), server)
-    bindings_pb2_grpc.add_BindingsServiceServicer_to_server(BindingsServicer(uow, db, hasher, in_force), server)
+    members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(db, hasher), server)
+    bindings_pb2_grpc.add_BindingsServiceServicer_to_server(BindingsServicer(db, hasher, in_force), server)
     policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(in_force), server)
-    accounts_pb2_grpc.add_AccountsServiceServicer_to_server(AccountsServicer(uow, db), server)
-    settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(SettlementsServicer(uow, db, hasher, in_force),
-                                                                  server)
+    accounts_pb2_grpc.add_AccountsServiceServicer_to_server(AccountsServicer(db), server)
+    settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(SettlementsServicer(db, hasher, in_force), server)
     diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     port = server.add_secure_port(settings.listen, tls)
     await server.start()
+    freeze_startup_objects()
     for name in ("", *SERVICES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
 
@@ -101,14 +107,17 @@ async def serve(settings: Settings) -> None:
         "address": f"{host}:{port}", "port": port, "metrics_port": metrics_port,
         "database": engine.url.render_as_string(hide_password=True), "services": list(SERVICES)}})
 
-    stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
     log.info("shutting down", extra={"fields": {"grace_seconds": settings.shutdown_grace_seconds}})
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
-    db.shutdown()
+    await db.shutdown()
     engine.dispose()
-    log.info("stopped", extra={"fields": {"commits": group.batches, "units_of_work": group.units}
-                                if isinstance(db, GroupCommit) else {}})
+    if not isinstance(db, WriterProcess):
+        log.info("stopped")
+        return 0
+    log.info("stopped", extra={"fields": {"commits": db.batches, "units_of_work": db.units,
+                                          "writer_exit_code": db.exit_code}})
+    return 0 if db.exit_code == 0 else 1

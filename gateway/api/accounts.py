@@ -14,7 +14,6 @@ from gateway.domain.errors import Violations
 from gateway.domain.ledger import MAX_FEN
 from gateway.security.principal import Kind, Principal
 from gateway.service import accounts as service
-from gateway.service.ports import UnitOfWorkFactory
 
 
 def account_message(account: service.Account) -> pb.Account:
@@ -29,8 +28,7 @@ def render(account: service.Account) -> bytes:
 
 
 class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
-    def __init__(self, uow: UnitOfWorkFactory, db: Runner) -> None:
-        self._uow = uow
+    def __init__(self, db: Runner) -> None:
         self._db = db
 
     def _check(self, request, caller: Principal, allow_zero: bool):  # type: ignore[no-untyped-def]
@@ -48,14 +46,14 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
     async def FundAccount(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         grantor = self._check(request, caller, allow_zero=False)
         key = request_key(caller, "FundAccount", request)
-        answer = await self._db(service.fund, self._uow, grantor, request.amount_fen, key, render)
+        answer = await self._db(service.fund, grantor, request.amount_fen, key, render)
         return pb.Account.FromString(answer)
 
     @rpc(Kind.REGION)
     async def ReleaseAccount(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         grantor = self._check(request, caller, allow_zero=True)
         key = request_key(caller, "ReleaseAccount", request)
-        answer = await self._db(service.release, self._uow, grantor, request.amount_fen, key, render)
+        answer = await self._db(service.release, grantor, request.amount_fen, key, render)
         return pb.Account.FromString(answer)
 
     @rpc(Kind.REGION)
@@ -68,4 +66,4 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
         grantor = parse_party(member, problems, "name")
         problems.raise_if_any()
         require_own_region(caller, grantor.region)
-        return account_message(await self._db(service.get, self._uow, grantor))
+        return account_message(await self._db(service.get, grantor))

@@ -20,7 +20,6 @@ from gateway.domain.policies import Policy
 from gateway.domain.relationships import Relationship
 from gateway.security.principal import Kind, Principal
 from gateway.service import bindings as service
-from gateway.service.ports import UnitOfWorkFactory
 
 RELATIONSHIPS = EnumMap(pb.Relationship, Relationship)
 STATUSES = EnumMap(pb.BindingStatus, Status)
@@ -56,8 +55,7 @@ def parse_party(name: str, problems: Violations, field: str) -> Party:
 
 
 class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
-    def __init__(self, uow: UnitOfWorkFactory, db: Runner, hasher: IdHasher, policies: dict[str, Policy]) -> None:
-        self._uow = uow
+    def __init__(self, db: Runner, hasher: IdHasher, policies: dict[str, Policy]) -> None:
         self._db = db
         self._hash = hasher
         self._policies = policies
@@ -85,23 +83,22 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
         if which == "id_number":
             beneficiary = self._hash(request.beneficiary.id_number)
         key = request_key(caller, "CreateBinding", request)
-        answer = await self._db(service.create, self._uow, self._policies, caller.name, grantor, beneficiary,
-                                         relationship, request.binding_id, key, render)
+        answer = await self._db(service.create, self._policies, caller.name, grantor, beneficiary, relationship,
+                                request.binding_id, key, render)
         return pb.Binding.FromString(answer)
 
     @rpc(Kind.REGION)
     async def ConfirmBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         binding_id = self._check_change(request)
         key = request_key(caller, "ConfirmBinding", request)
-        answer = await self._db(service.confirm, self._uow, self._policies, caller.name, binding_id, key,
-                                         render)
+        answer = await self._db(service.confirm, self._policies, caller.name, binding_id, key, render)
         return pb.Binding.FromString(answer)
 
     @rpc(Kind.REGION)
     async def ApproveBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         binding_id = self._check_change(request)
         key = request_key(caller, "ApproveBinding", request)
-        answer = await self._db(service.approve, self._uow, caller.name, binding_id, key, render)
+        answer = await self._db(service.approve, caller.name, binding_id, key, render)
         return pb.Binding.FromString(answer)
 
     @rpc(Kind.REGION)
@@ -113,7 +110,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
                                    "REVIEW_REJECTED (as TRANSITION_CAUSE_...)")
         binding_id = self._check_change(request, problems)
         key = request_key(caller, "RevokeBinding", request)
-        answer = await self._db(service.revoke, self._uow, caller.name, binding_id, cause, key, render)
+        answer = await self._db(service.revoke, caller.name, binding_id, cause, key, render)
         return pb.Binding.FromString(answer)
 
     @rpc(Kind.REGION)
@@ -121,7 +118,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
         problems = Violations()
         binding_id = parse_binding(request.name, problems)
         problems.raise_if_any()
-        return binding_message(await self._db(service.get, self._uow, caller.name, binding_id))
+        return binding_message(await self._db(service.get, caller.name, binding_id))
 
     @rpc(Kind.REGION)
     async def ListBindings(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -135,7 +132,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
         after = decode_position(request.page_token, scope, problems)
         problems.raise_if_any()
         require_own_region(caller, region)
-        rows, more = await self._db(service.page, self._uow, Party(region, psn_no), side == "grantor", status,
+        rows, more = await self._db(service.page, Party(region, psn_no), side == "grantor", status,
                                     after, size)
         token = encode_token(scope, str(rows[-1].filed)) if more else ""
         return pb.ListBindingsResponse(bindings=[binding_message(b) for b in rows], next_page_token=token)

@@ -1,6 +1,6 @@
-"""One log line and one metrics observation per call; unexpected errors
-become INTERNAL without leaking their text to the caller. Counts the unary
-calls in progress (``in_flight``), which the SQLite group commit reads."""
+"""One log line and one metrics observation per call. A database that cannot
+take the call now (StoreUnavailable) answers UNAVAILABLE; unexpected errors
+become INTERNAL without leaking their text to the caller."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import grpc
 
 from gateway.api.auth import caller_of
 from gateway.observability.metrics import Metrics
+from gateway.service.ports import StoreUnavailable
 
 log = logging.getLogger("copay.rpc")
 
@@ -19,7 +20,6 @@ log = logging.getLogger("copay.rpc")
 class CallInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
-        self.in_flight = 0
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
                                 details: grpc.HandlerCallDetails) -> Any:
@@ -30,16 +30,17 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
         async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
-            self.in_flight += 1
             try:
                 return await behavior(request, context)
             except grpc.aio.AbortError:
                 raise
+            except StoreUnavailable as unavailable:
+                log.warning("database unavailable", extra={"fields": {"method": method, "why": str(unavailable)}})
+                await context.abort(grpc.StatusCode.UNAVAILABLE, str(unavailable))
             except Exception:
                 log.exception("unhandled error", extra={"fields": {"method": method}})
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error; the gateway logged the cause")
             finally:
-                self.in_flight -= 1
                 self._record(method, request, context, time.perf_counter() - started)
 
         return grpc.unary_unary_rpc_method_handler(observed, request_deserializer=handler.request_deserializer,

@@ -18,7 +18,6 @@ from gateway.domain.identity import IdHasher, id_number_problem
 from gateway.domain.members import EnrolmentStatus, InsuranceType, Member, MemberReport, RawRecord, validate_records
 from gateway.security.principal import Kind, Principal
 from gateway.service import members as service
-from gateway.service.ports import UnitOfWorkFactory
 
 INSURANCE_TYPES = EnumMap(pb.InsuranceType, InsuranceType)
 STATUSES = EnumMap(pb.EnrolmentStatus, EnrolmentStatus)
@@ -37,9 +36,12 @@ def member_message(member: Member) -> pb.Member:
                      create_time=timestamp(member.created_at), update_time=timestamp(member.updated_at))
 
 
+def render(stored: list[Member]) -> bytes:
+    return pb.BatchUpsertMembersResponse(members=[member_message(m) for m in stored]).SerializeToString()
+
+
 class MembersServicer(members_pb2_grpc.MembersServiceServicer):
-    def __init__(self, uow: UnitOfWorkFactory, db: Runner, hasher: IdHasher) -> None:
-        self._uow = uow
+    def __init__(self, db: Runner, hasher: IdHasher) -> None:
         self._db = db
         self._hash = hasher
 
@@ -56,11 +58,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         reports = [MemberReport(r.psn_no, self._hash(r.id_number), r.pooling_region, r.insurance_type, r.status)
                    for r in raw]  # type: ignore[arg-type]
         key = request_key(caller, "BatchUpsertMembers", request)
-
-        def render(stored: list[Member]) -> bytes:
-            return pb.BatchUpsertMembersResponse(members=[member_message(m) for m in stored]).SerializeToString()
-
-        answer = await self._db(service.upsert_members, self._uow, region, reports, key, render)
+        answer = await self._db(service.upsert_members, region, reports, key, render)
         return pb.BatchUpsertMembersResponse.FromString(answer)
 
     @rpc(Kind.REGION)
@@ -69,7 +67,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         region, psn_no = parse_member(request.name, problems)
         problems.raise_if_any()
         require_own_region(caller, region)
-        return member_message(await self._db(service.get_member, self._uow, region, psn_no))
+        return member_message(await self._db(service.get_member, region, psn_no))
 
     @rpc(Kind.REGION)
     async def LookupMember(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -80,7 +78,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         problems.raise_if_any()
         require_own_region(caller, region)
         id_hash = self._hash(request.id_number)
-        return member_message(await self._db(service.lookup_member, self._uow, region, id_hash))
+        return member_message(await self._db(service.lookup_member, region, id_hash))
 
     @rpc(Kind.REGION)
     async def ListMembers(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -90,6 +88,6 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         after = decode_token(request.page_token, request.parent, problems)
         problems.raise_if_any()
         require_own_region(caller, region)
-        rows, more = await self._db(service.list_members, self._uow, region, after, size)
+        rows, more = await self._db(service.list_members, region, after, size)
         token = encode_token(request.parent, rows[-1].psn_no) if more else ""
         return pb.ListMembersResponse(members=[member_message(m) for m in rows], next_page_token=token)

@@ -1,9 +1,11 @@
-"""Where servicers run blocking database work.
+"""Where servicers run database work: ``await db(fn, *args)`` runs
+``fn(unit_of_work_factory, *args)`` somewhere the event loop does not wait on
+and returns its result once its changes are committed.
 
-SQLite: ``gateway.store.group_commit.GroupCommit``, inline on the event loop,
-calls committed in groups. PostgreSQL: ``ThreadPoolRunner``, so the
-event loop keeps serving while a query waits on the network, each unit of
-work a transaction of its own.
+SQLite: ``gateway.store.writer.WriterProcess``, a process of its own that
+commits calls in batches. PostgreSQL: ``ThreadPoolRunner``, so the event loop
+keeps serving while a query waits on the network, each unit of work a
+transaction of its own.
 """
 
 from __future__ import annotations
@@ -12,20 +14,23 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol, TypeVar
 
+from gateway.service.ports import UnitOfWorkFactory
+
 T = TypeVar("T")
 
 
 class Runner(Protocol):
     async def __call__(self, fn: Callable[..., T], *args: object) -> T: ...
-    def shutdown(self) -> None: ...
+    async def shutdown(self) -> None: ...
 
 
 class ThreadPoolRunner:
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, uow: UnitOfWorkFactory) -> None:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="db")
+        self._uow = uow
 
     async def __call__(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, self._uow, *args)
 
-    def shutdown(self) -> None:
+    async def shutdown(self) -> None:
         self._pool.shutdown(wait=True)

@@ -24,7 +24,6 @@ from gateway.domain.settlements import (Claim, CredentialType, Institution, Inst
                                         Settlement, validate_amounts, validate_place)
 from gateway.security.principal import Kind, Principal
 from gateway.service import settlements as service
-from gateway.service.ports import UnitOfWorkFactory
 
 USES = EnumMap(pb.Use, Use)
 CREDENTIALS = EnumMap(pb.CredentialType, CredentialType)
@@ -56,8 +55,7 @@ def render(settlement: Settlement) -> bytes:
 
 
 class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
-    def __init__(self, uow: UnitOfWorkFactory, db: Runner, hasher: IdHasher, policies: dict[str, Policy]) -> None:
-        self._uow = uow
+    def __init__(self, db: Runner, hasher: IdHasher, policies: dict[str, Policy]) -> None:
         self._db = db
         self._hash = hasher
         self._policies = policies
@@ -110,7 +108,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
         problems = Violations()
         claim = self._claim(request.claim, problems)
         problems.raise_if_any()
-        quote = await self._db(service.quote, self._uow, self._policies, caller.name, claim)
+        quote = await self._db(service.quote, self._policies, caller.name, claim)
         return pb.PreSettleResponse(beneficiary=member_name(quote.beneficiary.region, quote.beneficiary.psn_no),
                                     lines=[line_message(line) for line in quote.lines], mutual_aid_fen=quote.paid,
                                     cash_fen=quote.cash)
@@ -124,7 +122,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
             problems.add("settlement_id", "1 to 63 of a-z, 0-9 and '-', starting with a letter")
         problems.raise_if_any()
         key = request_key(caller, "Settle", request)
-        answer = await self._db(service.settle, self._uow, self._policies, caller.name, claim,
+        answer = await self._db(service.settle, self._policies, caller.name, claim,
                                 request.settlement_id, key, render)
         return pb.Settlement.FromString(answer)
 
@@ -137,8 +135,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
             problems.add("amount_fen", "must be 0 (all that is left) or a positive amount in fen")
         problems.raise_if_any()
         key = request_key(caller, "ReverseSettlement", request)
-        answer = await self._db(service.reverse, self._uow, caller.name, settlement_id, request.amount_fen,
-                                         key, render)
+        answer = await self._db(service.reverse, caller.name, settlement_id, request.amount_fen, key, render)
         return pb.Settlement.FromString(answer)
 
     @rpc(Kind.REGION)
@@ -146,7 +143,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
         problems = Violations()
         settlement_id = self._settlement_id(request.name, problems)
         problems.raise_if_any()
-        return settlement_message(await self._db(service.get, self._uow, caller.name, settlement_id))
+        return settlement_message(await self._db(service.get, caller.name, settlement_id))
 
     @rpc(Kind.REGION)
     async def ListSettlements(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -161,7 +158,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
         after = decode_position(request.page_token, scope, problems)
         problems.raise_if_any()
         require_own_region(caller, region)
-        rows, more = await self._db(service.page, self._uow, Party(region, psn_no), side == "grantor", start, end,
+        rows, more = await self._db(service.page, Party(region, psn_no), side == "grantor", start, end,
                                     after, size)
         token = encode_token(scope, str(rows[-1].filed)) if more else ""
         return pb.ListSettlementsResponse(settlements=[settlement_message(s) for s in rows], next_page_token=token)

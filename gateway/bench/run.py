@@ -85,12 +85,14 @@ class Server:
         raise SystemExit("server did not start")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the server process, all threads (Linux /proc; 0 elsewhere)."""
+        """User + system CPU of the server process and its children (the SQLite writer), all
+        threads (Linux /proc; 0 elsewhere)."""
+        pid = self.process.pid
         try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            children = []
+        return sum(_cpu_seconds(p) for p in [str(pid), *children])
 
     def stop(self) -> None:
         self.process.terminate()
@@ -153,6 +155,14 @@ def summarize(name: str, windows: list[Window]) -> Result:
     return Result(name, len(latencies), sum(w.errors for w in windows), sum(w.seconds for w in windows),
                   pick(0.50), pick(0.99), sum(w.server_cpu for w in windows) / calls * 1e6,
                   sum(w.client_cpu for w in windows) / calls * 1e6)
+
+
+def _cpu_seconds(pid: str) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _own_cpu() -> float:

@@ -92,6 +92,10 @@ class Refusal(Exception):
     def __str__(self) -> str:
         return f"{self.reason}: {self.message}"
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        """Pickled by its fields (an exception's default pickling knows only its message)."""
+        return Refusal, (self.category, self.reason, self.message, self.rule, self.metadata, self.violations)
+
 
 def invalid(violations: list[FieldViolation] | tuple[FieldViolation, ...]) -> Refusal:
     fields = ", ".join(v.field for v in violations)

@@ -15,9 +15,9 @@ class Metrics:
         self.latency = Histogram("copay_rpc_latency_seconds", "RPC latency, by method and status code",
                                  ["method", "code"], buckets=LATENCY_BUCKETS, registry=self.registry)
 
-        self.commit_units = Histogram("copay_db_commit_units", "Units of work per SQLite group commit",
+        self.commit_units = Histogram("copay_db_commit_units", "Calls per SQLite commit (the writer's batches)",
                                       buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=self.registry)
-        self.commit_latency = Histogram("copay_db_commit_seconds", "Time one SQLite group commit took",
+        self.commit_latency = Histogram("copay_db_commit_seconds", "Time one SQLite commit of a batch took",
                                         buckets=LATENCY_BUCKETS, registry=self.registry)
 
     def observe_commit(self, units: int, seconds: float) -> None:

@@ -16,6 +16,10 @@ class Conflict(Exception):
     """A concurrent transaction won a uniqueness race or a lock; retrying is safe."""
 
 
+class StoreUnavailable(Exception):
+    """The database cannot take the call now and kept nothing of it; the caller may retry it as it is."""
+
+
 @dataclass(frozen=True)
 class PriorAnswer:
     fingerprint: str

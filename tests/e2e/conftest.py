@@ -49,6 +49,13 @@ class Gateway:
     def log(self) -> str:
         return self.log_path.read_text()
 
+    def writer_pid(self) -> int:
+        """The SQLite writer process's id, from its start-up log line."""
+        for line in self.log().splitlines():
+            if '"msg": "database writer started"' in line:
+                return json.loads(line)["pid"]
+        raise AssertionError("no writer process (PostgreSQL?)")
+
     def calls(self, *request_ids: str, timeout: float = 5.0) -> list[dict]:
         """The JSON log lines of calls with these request ids, waiting for them: a refused call's
         status reaches the client before the gateway writes its log line."""

@@ -3,7 +3,10 @@ request whose answer was lost: nothing is charged twice, nothing is lost."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 
 import grpc
 import pytest
@@ -36,8 +39,11 @@ def test_killed_gateway_loses_nothing_and_charges_nothing_twice(backend, pki, tm
              for i, claim in enumerate(claims)]
     while sum(c.done() for c in calls) < REQUESTS // 4:
         time.sleep(0.001)
+    writer = gw.writer_pid() if backend == "sqlite" else None
     gw.process.kill()  # SIGKILL: no drain, no cleanup
     gw.process.wait(timeout=10)
+    if writer is not None:
+        assert exits_soon(writer), "the SQLite writer outlived its server"
     answers: dict[int, pb.Settlement] = {}
     for i, call in enumerate(calls):
         try:
@@ -66,3 +72,34 @@ def test_killed_gateway_loses_nothing_and_charges_nothing_twice(backend, pki, tm
     finally:
         again.stop()
         engine.dispose()
+
+
+def test_a_dead_sqlite_writer_stops_the_gateway_with_an_error_and_calls_get_unavailable(pki, tmp_path):
+    url = f"sqlite:///{tmp_path / 'copay.db'}"
+    upgrade(make_engine(url))
+    gw = start_gateway(pki, url, tmp_path)
+    world = World(gw)
+    _, beneficiary, _ = world.family("420100", fen=FUNDING)
+    stub = world.settlements("420100")
+    os.kill(gw.writer_pid(), signal.SIGKILL)
+    with pytest.raises(grpc.RpcError) as refused:
+        for i in range(50):  # until the server has noticed
+            stub.Settle(pb.SettleRequest(request_id=f"orphan-{i}", claim=world.claim(beneficiary, FEN)), timeout=10)
+            time.sleep(0.1)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert gw.process.wait(timeout=30) == 1
+    assert '"msg": "database writer exited; the gateway stops"' in gw.log()
+
+
+def exits_soon(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        status = Path(f"/proc/{pid}/stat")
+        if status.exists() and status.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return True  # exited; its (killed) parent will never reap it
+        time.sleep(0.05)
+    return False

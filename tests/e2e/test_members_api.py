@@ -196,9 +196,9 @@ def test_metrics_count_calls_by_method_and_code(gateway):
     assert "copay_rpc_latency_seconds_bucket" in body
 
 
-def test_sqlite_group_commits_are_measured(gateway, backend_url):
+def test_sqlite_writer_commits_are_measured(gateway, backend_url):
     if not backend_url.startswith("sqlite"):
-        pytest.skip("group commit is the SQLite writer; PostgreSQL commits each call on its own")
+        pytest.skip("the SQLite writer commits calls in batches; PostgreSQL commits each call on its own")
     refused(gateway.members().GetMember, pb.GetMemberRequest(name="regions/320300/members/NOPE"))
     body = urllib.request.urlopen(f"http://127.0.0.1:{gateway.metrics_port}/metrics", timeout=T).read().decode()
     commits = re.search(r"^copay_db_commit_units_count (\S+)$", body, re.M)
