@@ -102,11 +102,12 @@ def _dumps(value: object) -> bytes:
 
 
 def _dumps_each(items: list[T], replace: Callable[[T, Exception], T | None],
-                message: Callable[[list[T]], object] = lambda items: items) -> bytes:
-    """``message(items)`` pickled at once (objects shared between items are written once); if some
-    item cannot be pickled, ``replace`` says what goes in its place (None: leave it out)."""
+                message: Callable[[list[T]], object] = lambda items: items) -> tuple[bytes, int]:
+    """``message(items)`` pickled at once (objects shared between items are written once), and how
+    many items it holds: if some item cannot be pickled, ``replace`` says what goes in its place
+    (None: leave it out)."""
     try:
-        return _dumps(message(items))
+        return _dumps(message(items)), len(items)
     except Exception:  # noqa: BLE001 - find the item at fault
         kept = []
         for item in items:
@@ -116,7 +117,7 @@ def _dumps_each(items: list[T], replace: Callable[[T, Exception], T | None],
             except Exception as error:  # noqa: BLE001
                 if (instead := replace(item, error)) is not None:
                     kept.append(instead)
-        return _dumps(message(kept))
+        return _dumps(message(kept)), len(kept)
 
 
 def _frames(buffer: bytearray) -> list[bytes]:
@@ -145,7 +146,8 @@ class WriterProcess:
         self._observe = observe  # (units of work in the batch, seconds its commit took)
         self._on_lost = on_lost  # the writer died: the server should stop
         self._waiting: dict[int, asyncio.Future[Any]] = {}
-        self._outbox: list[Call] = []
+        self._outbox: list[Call] = []  # calls not sent yet
+        self._busy = False  # a message of calls is with the writer, not answered yet
         self._next_id = 0
         self._closing = False
         self._gone = False  # the socket is closed: no call can be sent
@@ -182,7 +184,7 @@ class WriterProcess:
         future: asyncio.Future[T] = self._loop.create_future()
         self._waiting[call_id] = future
         self._outbox.append((call_id, fn, args))
-        if len(self._outbox) == 1:  # one message for every call made in this turn of the loop
+        if len(self._outbox) == 1 and not self._busy:  # the calls made in this turn of the loop go together
             self._loop.call_soon(self._send)
         try:
             return await future
@@ -190,10 +192,16 @@ class WriterProcess:
             self._waiting.pop(call_id, None)
 
     def _send(self) -> None:
+        """Sends every call waiting to go as one message, unless the writer is busy with the last
+        one: calls that arrive meanwhile go together when it answers. Fewer, larger batches cost
+        both processes less than one message, and one wake-up of the writer, per call."""
+        if self._busy or self._gone or not self._outbox:
+            return  # (if gone, _lost has answered them)
         calls, self._outbox = self._outbox, []
-        if self._gone:
-            return  # _lost has answered them
-        self._transport.write(_frame(_dumps_each(calls, self._unsendable)))
+        payload, sent = _dumps_each(calls, self._unsendable)
+        if sent:
+            self._transport.write(_frame(payload))
+            self._busy = True
 
     def _unsendable(self, call: Call, error: Exception) -> None:
         future = self._waiting.get(call[0])
@@ -217,6 +225,8 @@ class WriterProcess:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+        self._busy = False
+        self._send()
 
     def _lost(self) -> None:
         self._gone = True
@@ -407,7 +417,7 @@ def main(fd: int) -> None:
             calls: list[Call] = [call for payload in pending for call in pickle.loads(payload)]
             if calls:
                 seconds, outcomes = writer.run(calls)
-                link.send(_dumps_each(outcomes, _unpicklable, lambda kept: (seconds, kept)))
+                link.send(_dumps_each(outcomes, _unpicklable, lambda kept: (seconds, kept))[0])
                 writer.tidy()
             received = link.receive()
             if received is None:
