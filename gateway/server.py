@@ -32,7 +32,8 @@ from gateway.observability.metrics import Metrics
 from gateway.store import unit_of_work
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
-from gateway.store.writer import WriterProcess, share
+from gateway.store.wire import share
+from gateway.store.writer_process import WriterProcess
 
 log = logging.getLogger("copay.server")
 SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, policies_pb2, accounts_pb2,

@@ -2,8 +2,9 @@
 ``fn(unit_of_work_factory, *args)`` somewhere the event loop does not wait on
 and returns its result once its changes are committed.
 
-SQLite: ``gateway.store.writer.WriterProcess``, a process of its own that
-commits calls in batches. PostgreSQL: ``ThreadPoolRunner``, so the event loop
+SQLite: ``gateway.store.writer_process.WriterProcess``: the work runs in a
+process of its own (gateway.store.writer), which commits calls in batches.
+PostgreSQL: ``ThreadPoolRunner``, so the event loop
 keeps serving while a query waits on the network, each unit of work a
 transaction of its own.
 """

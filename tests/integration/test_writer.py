@@ -18,7 +18,9 @@ from gateway.store.checkpoints import Checkpointer
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 from gateway.store.unit_of_work import SqlUnitOfWork
-from gateway.store.writer import BatchWriter, WriterFailure, WriterProcess, share
+from gateway.store.wire import WriterFailure, share
+from gateway.store.writer import BatchWriter
+from gateway.store.writer_process import WriterProcess
 from tests.integration import writer_work as work
 from tests.integration.writer_work import fund, grantor
 
