@@ -10,7 +10,6 @@ Nothing here ever puts the number itself into a message.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 
@@ -20,7 +19,7 @@ _CHECK = "10X98765432"
 
 
 def check_character(first17: str) -> str:
-    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
+    return _CHECK[sum(map(int.__mul__, map(int, first17), _WEIGHTS)) % 11]
 
 
 def id_number_problem(raw: str) -> str | None:
@@ -43,7 +42,7 @@ class IdHasher:
 
     def __call__(self, id_number: str) -> str:
         number = id_number.strip().upper()
-        return hmac.new(self._key, number.encode("ascii"), hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, number.encode("ascii"), "sha256").hex()
 
     def __repr__(self) -> str:
         return "IdHasher(<key hidden>)"
