@@ -59,7 +59,7 @@ def dumps(value: object) -> bytes:
 
 
 def dumps_each(items: list[T], replace: Callable[[T, Exception], T | None],
-                message: Callable[[list[T]], object] = lambda items: items) -> tuple[bytes, int]:
+               message: Callable[[list[T]], object] = lambda items: items) -> tuple[bytes, int]:
     """``message(items)`` pickled at once (objects shared between items are written once), and how
     many items it holds: if some item cannot be pickled, ``replace`` says what goes in its place
     (None: leave it out)."""
