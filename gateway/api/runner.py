@@ -4,9 +4,8 @@ and returns its result once its changes are committed.
 
 SQLite: ``gateway.store.writer_process.WriterProcess``: the work runs in a
 process of its own (gateway.store.writer), which commits calls in batches.
-PostgreSQL: ``ThreadPoolRunner``, so the event loop
-keeps serving while a query waits on the network, each unit of work a
-transaction of its own.
+PostgreSQL: ``ThreadPoolRunner``, so the event loop keeps serving while a
+query waits on the network, each unit of work a transaction of its own.
 """
 
 from __future__ import annotations
