@@ -35,7 +35,7 @@ REGIONS = (
     Region("450100", "Nanning 南宁市, Guangxi"),
     Region("450200", "Liuzhou 柳州市, Guangxi"),
 )
-OPERATORS = ("ops",)
+OPERATORS = ("ops", "ops2")  # two, so that a four-eyes approval by a second operator can be tried
 MEMBERS_PER_REGION = 40
 
 

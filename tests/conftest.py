@@ -28,7 +28,7 @@ BACKENDS = ["sqlite", "postgresql"]
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("certs")
+    folder = tmp_path_factory.mktemp("pki") / "certs"  # the CA key goes beside it, in pki/ca
     init_dev_pki(folder)
     return folder
 

@@ -29,11 +29,12 @@ def test_dev_certificates_name_their_principals(pki: Path):
 
 def test_certs_init_does_not_clobber_without_force(pki: Path, tmp_path: Path):
     from gateway.security.pki import init_dev_pki
-    init_dev_pki(tmp_path)
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    init_dev_pki(tmp_path)
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
-    init_dev_pki(tmp_path, force=True)
-    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    certs = tmp_path / "certs"
+    init_dev_pki(certs)
+    before = {p.name: p.read_bytes() for p in certs.iterdir()}
+    init_dev_pki(certs)
+    assert {p.name: p.read_bytes() for p in certs.iterdir()} == before
+    init_dev_pki(certs, force=True)
+    after = {p.name: p.read_bytes() for p in certs.iterdir()}
     assert after.keys() == before.keys() and after["ca.pem"] != before["ca.pem"]
-    assert oct((tmp_path / "ca-key.pem").stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "ca" / "ca-key.pem").stat().st_mode & 0o777) == "0o600"
