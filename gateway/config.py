@@ -1,11 +1,41 @@
 """Gateway settings: defaults for the embedded development setup, each
-overridable by a ``COPAY_*`` environment variable or a ``serve`` flag."""
+overridable by a ``COPAY_*`` environment variable or a ``serve`` flag.
+
+A bad value stops the gateway with one sentence naming the variable
+(``ConfigError``), never a traceback.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Callable
+
+
+class ConfigError(SystemExit):
+    """A setting that cannot be used; its message names the variable."""
+
+
+def _address(value: str) -> str | None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isascii() or not port.isdigit() or int(port) > 65535:
+        return "must be host:port, for example 127.0.0.1:50051 (port 0 picks a free one)"
+    return None
+
+
+def _address_or_off(value: str) -> str | None:
+    if value == "off" or _address(value) is None:
+        return None
+    return "must be host:port, for example 127.0.0.1:9464, or 'off'"
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _one_of(*choices: str) -> Callable[[str], str | None]:
+    return lambda value: None if value.upper() in choices else "must be one of " + ", ".join(choices)
 
 
 @dataclass(frozen=True)
@@ -22,7 +52,17 @@ class Settings:
     metrics_listen: str = "127.0.0.1:9464"
     """host:port of the Prometheus /metrics endpoint (COPAY_METRICS_LISTEN); 'off' disables it."""
     max_concurrent_rpcs: int = 256
-    """Calls in progress beyond this are answered RESOURCE_EXHAUSTED at once (COPAY_MAX_CONCURRENT_RPCS)."""
+    """Calls and streams in progress beyond this are answered RESOURCE_EXHAUSTED at once (COPAY_MAX_CONCURRENT_RPCS)."""
+    max_calls_per_principal: int = 128
+    """Unary calls in progress per region or operator (COPAY_MAX_CALLS_PER_PRINCIPAL), so one cannot take them all."""
+    max_streams: int = 64
+    """Streams (health Watch, reflection) open at once in all (COPAY_MAX_STREAMS); they never take calls' slots."""
+    max_streams_per_principal: int = 8
+    """Streams open at once per region or operator (COPAY_MAX_STREAMS_PER_PRINCIPAL)."""
+    stream_max_seconds: float = 300.0
+    """A stream ends after this long (COPAY_STREAM_MAX_SECONDS); clients open a new one."""
+    max_connections: int = 512
+    """TLS connections at once (COPAY_MAX_CONNECTIONS); more are closed at once."""
     max_message_bytes: int = 4 * 1024 * 1024
     """Largest request or response message (COPAY_MAX_MESSAGE_BYTES)."""
     shutdown_grace_seconds: float = 10.0
@@ -30,6 +70,13 @@ class Settings:
     db_pool_size: int = 8
     """PostgreSQL: connections, and threads running database work (COPAY_DB_POOL_SIZE). SQLite has one
     writer process with one connection."""
+    sqlite_synchronous: str = "FULL"
+    """SQLite only (COPAY_SQLITE_SYNCHRONOUS): FULL syncs the log at every commit (one commit holds a batch
+    of calls), so an acknowledged settlement survives a power cut. NORMAL skips that sync: faster, but a power
+    cut (not a crash) can lose the last acknowledged commits."""
+    request_retention_days: float = 30.0
+    """How long a request's answer is kept for retries (COPAY_REQUEST_RETENTION_DAYS). A retry after that runs
+    as a new request: keep it longer than any caller retries."""
     log_level: str = "INFO"
     """Python logging level name (COPAY_LOG_LEVEL)."""
 
@@ -38,11 +85,11 @@ class Settings:
         env = dict(os.environ if env is None else env)
         values: dict[str, object] = {}
         for f in fields(cls):
-            raw = env.get(f"COPAY_{f.name.upper()}")
+            raw = env.get(variable(f.name))
             if raw is not None:
-                values[f.name] = type(getattr(cls, f.name))(raw)
+                values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return replace(cls(), **values)
+        return replace(cls(), **{name: _checked(name, value) for name, value in values.items()})
 
     def path(self, name: str) -> Path:
         return Path(self.certs_dir) / name
@@ -52,7 +99,39 @@ class Settings:
         try:
             return bytes.fromhex(path.read_text().strip())
         except FileNotFoundError:
-            raise SystemExit(f"no ID hash key at {path}: run 'copay-gateway certs init' "
-                             "or set COPAY_ID_HASH_KEY_FILE") from None
+            raise ConfigError(f"no ID hash key at {path}: run 'copay-gateway certs init' "
+                              "or set COPAY_ID_HASH_KEY_FILE") from None
         except ValueError:
-            raise SystemExit(f"{path} must hold the ID hash key as hex") from None
+            raise ConfigError(f"{path} must hold the ID hash key as hex") from None
+
+
+CHECKS: dict[str, Callable] = {
+    "listen": _address, "metrics_listen": _address_or_off,
+    "max_concurrent_rpcs": _positive, "max_calls_per_principal": _positive, "max_streams": _positive,
+    "max_streams_per_principal": _positive, "stream_max_seconds": _positive, "max_connections": _positive,
+    "max_message_bytes": _positive, "db_pool_size": _positive, "request_retention_days": lambda days: None
+    if days >= 1 else "must be at least 1 (a day): a retry within it must find its first answer",
+    "shutdown_grace_seconds": lambda s: None if s >= 0 else "must not be negative",
+    "sqlite_synchronous": _one_of("FULL", "NORMAL", "EXTRA"),
+    "log_level": _one_of("DEBUG", "INFO", "WARNING", "ERROR"),
+}
+
+
+def variable(name: str) -> str:
+    return f"COPAY_{name.upper()}"
+
+
+def _checked(name: str, value: object) -> object:
+    kind = type(getattr(Settings, name))
+    try:
+        typed = kind(value) if not isinstance(value, kind) else value
+    except ValueError:
+        what = {int: "a whole number", float: "a number"}.get(kind, kind.__name__)
+        raise ConfigError(f"{variable(name)} must be {what}, not {value!r}") from None
+    if kind is str:
+        typed = typed.upper() if name in ("sqlite_synchronous", "log_level") else typed
+    why = CHECKS.get(name, lambda _: None)(typed)
+    if why:
+        raise ConfigError(f"{variable(name)} {why}, not {value!r}")
+    return typed
+

@@ -18,6 +18,7 @@ from gateway.domain.bindings import Party, Status
 from gateway.domain.identity import IdHasher
 from gateway.domain.members import MemberReport
 from gateway.domain.policies import Policy
+from gateway.domain.regions import Scoped
 from gateway.domain.relationships import Relationship
 from gateway.sample import REGIONS, members_of
 from gateway.service import accounts, bindings
@@ -46,7 +47,7 @@ def _seed_region(uow: UnitOfWorkFactory, in_force: dict[str, Policy], hasher: Id
         status = bindings.create(uow, in_force, region, grantor, beneficiary, relationship, binding_id,
                                  _key(region, "bind", binding_id), lambda b: b.status.value.encode()).decode()
         if status == Status.PENDING_REVIEW.value:
-            bindings.approve(uow, region, binding_id, _key(region, "approve", binding_id), lambda b: b"")
+            bindings.approve(uow, region, Scoped(region, binding_id), _key(region, "approve", binding_id), lambda b: b"")
         accounts.fund(uow, grantor, fen, _key(region, "fund", binding_id), lambda a: b"")
     return count
 

@@ -20,17 +20,18 @@ from gateway._proto.copay.v1 import (accounts_pb2, accounts_pb2_grpc, bindings_p
 from gateway.api.accounts import AccountsServicer
 from gateway.api.bindings import BindingsServicer
 from gateway.api.diagnostics import DiagnosticsServicer
-from gateway.api.interceptor import CallInterceptor
+from gateway.api.interceptor import CallInterceptor, Limits
 from gateway.api.members import MembersServicer
 from gateway.api.policies import PoliciesServicer
 from gateway.api.runner import Runner, ThreadPoolRunner
 from gateway.api.settlements import SettlementsServicer
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings
 from gateway.domain.identity import IdHasher
 from gateway.heap import freeze_startup_objects
 from gateway.observability.metrics import Metrics
 from gateway.store import unit_of_work
-from gateway.store.db import make_engine
+from gateway.service import retention
+from gateway.store.db import SqliteFileLock, make_engine
 from gateway.store.migrate import upgrade
 from gateway.store.wire import share
 from gateway.store.writer_process import WriterProcess
@@ -41,10 +42,20 @@ SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, pol
                  for service in module.DESCRIPTOR.services_by_name.values())
 
 
+HANDSHAKE_TIMEOUT_MS = 5_000  # a TLS handshake not done by then is dropped (gRPC's default: 120 s)
+STREAMS_PER_CONNECTION = 100
+PRUNE_EVERY_SECONDS = 3600
+
+
 def channel_options(settings: Settings) -> list[tuple[str, int]]:
     return [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
+        # A second process on the same port fails to bind instead of taking a share of the connections.
+        ("grpc.so_reuseport", 0),
+        ("grpc.max_allowed_incoming_connections", settings.max_connections),
+        ("grpc.server_handshake_timeout_ms", HANDSHAKE_TIMEOUT_MS),
+        ("grpc.max_concurrent_streams", STREAMS_PER_CONNECTION),
         # Keepalive: ping idle clients every minute; refuse clients that ping
         # more than once per 10 s (two strikes, then GOAWAY).
         ("grpc.keepalive_time_ms", 60_000),
@@ -66,23 +77,30 @@ async def serve(settings: Settings) -> int:
     """Serves until SIGTERM or SIGINT; returns the process exit code."""
     tls = credentials(settings)
     hasher = IdHasher(settings.id_hash_key())
-    engine = make_engine(settings.database_url, settings.db_pool_size)
+    engine = make_engine(settings.database_url, settings.db_pool_size, settings.sqlite_synchronous)
+    sqlite = engine.dialect.name == "sqlite"
+    lock = SqliteFileLock(settings.database_url)
+    if sqlite and not lock.acquire():
+        raise ConfigError(f"another gateway already serves {settings.database_url} (it holds {lock.path}); "
+                          "one gateway process per SQLite file, several need PostgreSQL")
     upgrade(engine)
     loop = asyncio.get_running_loop()
     metrics = Metrics()
     stopping = asyncio.Event()
     in_force = policies.load()
     db: Runner
-    if engine.dialect.name == "sqlite":
+    if sqlite:
         engine.dispose()  # the writer process has the database to itself
         in_force = share("policies", in_force)  # the writer gets them once, at start
         db = writer = WriterProcess(settings.database_url, (in_force,), settings.log_level, metrics.observe_commit,
-                                    stopping.set)
+                                    stopping.set, settings.sqlite_synchronous)
         await writer.start()
     else:
         db = ThreadPoolRunner(settings.db_pool_size, unit_of_work.factory(engine))
 
-    server = grpc.aio.server(interceptors=[CallInterceptor(metrics)], options=channel_options(settings),
+    limits = Limits(settings.max_calls_per_principal, settings.max_streams, settings.max_streams_per_principal,
+                    settings.stream_max_seconds)
+    server = grpc.aio.server(interceptors=[CallInterceptor(metrics, limits)], options=channel_options(settings),
                              maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
     members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(db, hasher), server)
     bindings_pb2_grpc.add_BindingsServiceServicer_to_server(BindingsServicer(db, hasher, in_force), server)
@@ -93,16 +111,17 @@ async def serve(settings: Settings) -> int:
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_secure_port(settings.listen, tls)
+    try:
+        port = _bind(server, settings.listen, tls)
+        metrics_port = _serve_metrics(metrics, settings.metrics_listen)
+    except ConfigError:
+        await db.shutdown()
+        lock.release()
+        raise
     await server.start()
     freeze_startup_objects()
     for name in ("", *SERVICES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-
-    metrics_port = None
-    if settings.metrics_listen != "off":
-        host, _, metrics_at = settings.metrics_listen.rpartition(":")
-        metrics_port = metrics.serve(host, int(metrics_at))
     host = settings.listen.rpartition(":")[0]
     log.info("listening", extra={"fields": {
         "address": f"{host}:{port}", "port": port, "metrics_port": metrics_port,
@@ -110,15 +129,55 @@ async def serve(settings: Settings) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    pruning = loop.create_task(prune_requests(db, settings.request_retention_days))
     await stopping.wait()
     log.info("shutting down", extra={"fields": {"grace_seconds": settings.shutdown_grace_seconds}})
+    pruning.cancel()
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
     await db.shutdown()
     engine.dispose()
+    lock.release()
     if not isinstance(db, WriterProcess):
         log.info("stopped")
         return 0
     log.info("stopped", extra={"fields": {"commits": db.batches, "units_of_work": db.units,
                                           "writer_exit_code": db.exit_code}})
     return 0 if db.exit_code == 0 else 1
+
+
+def _bind(server: grpc.aio.Server, listen: str, tls: grpc.ServerCredentials) -> int:
+    try:
+        return server.add_secure_port(listen, tls)
+    except RuntimeError:
+        raise ConfigError(f"COPAY_LISTEN {listen} cannot be bound: the address is in use (another gateway?) "
+                          "or not one of this machine's") from None
+
+
+def _serve_metrics(metrics: Metrics, listen: str) -> int | None:
+    if listen == "off":
+        return None
+    host, _, port = listen.rpartition(":")
+    try:
+        return metrics.serve(host, int(port))
+    except OSError as error:
+        raise ConfigError(f"COPAY_METRICS_LISTEN {listen} cannot be served: {error.strerror or error}") from None
+
+
+async def prune_requests(db: Runner, retention_days: float) -> None:
+    """Every hour, forgets answers older than the retention window (gateway.service.retention)."""
+    while True:
+        try:
+            pruned = 0
+            before = retention.cutoff(retention_days)
+            while True:
+                batch = await db(retention.forget_batch, before)
+                pruned += batch
+                if batch < retention.BATCH:
+                    break
+            if pruned:
+                log.info("request log pruned", extra={"fields": {"requests": pruned,
+                                                                 "retention_days": retention_days}})
+        except Exception:  # noqa: BLE001 - the next hour tries again; serving goes on
+            log.exception("pruning the request log failed")
+        await asyncio.sleep(PRUNE_EVERY_SECONDS)

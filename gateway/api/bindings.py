@@ -9,14 +9,15 @@ from gateway._proto.copay.v1 import bindings_pb2_grpc
 from gateway.api.auth import rpc
 from gateway.api.enums import EnumMap
 from gateway.api.idempotency import request_key
-from gateway.api.members import timestamp
+from gateway.api.times import timestamp
 from gateway.api.runner import Runner
 from gateway.api.names import (check_request_id, decode_position, encode_token, listing_party, member_name,
-                               page_size, parse_member, require_own_region)
-from gateway.domain.bindings import REVOCATION_CAUSES, Binding, Cause, Party, Status
+                               page_size, parse_member, parse_scoped, require_own_region)
+from gateway.domain.bindings import REVOCATION_CAUSES, Binding, Cause, Party, Person, Status
 from gateway.domain.errors import Violations
 from gateway.domain.identity import IdHasher, id_number_problem
 from gateway.domain.policies import Policy
+from gateway.domain.regions import Scoped, admdvs_problem
 from gateway.domain.relationships import Relationship
 from gateway.security.principal import Kind, Principal
 from gateway.service import bindings as service
@@ -24,13 +25,12 @@ from gateway.service import bindings as service
 RELATIONSHIPS = EnumMap(pb.Relationship, Relationship)
 STATUSES = EnumMap(pb.BindingStatus, Status)
 CAUSES = EnumMap(pb.TransitionCause, Cause)
-_BINDING_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-_UUID_OR_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+CHOSEN_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")  # an id a caller chooses (AIP-133)
 
 
 def binding_message(binding: Binding) -> pb.Binding:
     return pb.Binding(
-        name=f"bindings/{binding.id}", grantor=member_name(binding.grantor.region, binding.grantor.psn_no),
+        name=binding.name, grantor=member_name(binding.grantor.region, binding.grantor.psn_no),
         beneficiary=member_name(binding.beneficiary.region, binding.beneficiary.psn_no),
         relationship=RELATIONSHIPS.wire(binding.relationship), status=STATUSES.wire(binding.status),
         policy=binding.policy, create_time=timestamp(binding.created_at), update_time=timestamp(binding.updated_at),
@@ -40,13 +40,6 @@ def binding_message(binding: Binding) -> pb.Binding:
 
 def render(binding: Binding) -> bytes:
     return binding_message(binding).SerializeToString()
-
-
-def parse_binding(name: str, problems: Violations) -> str:
-    collection, _, binding_id = name.partition("/")
-    if collection != "bindings" or not _UUID_OR_ID.match(binding_id):
-        problems.add("name", "must look like bindings/{binding}")
-    return binding_id
 
 
 def parse_party(name: str, problems: Violations, field: str) -> Party:
@@ -65,23 +58,21 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
         problems = Violations()
         check_request_id(request.request_id, problems)
         grantor = parse_party(request.grantor, problems, "grantor")
-        beneficiary: Party | str = ""
-        which = request.beneficiary.WhichOneof("member")
-        if which == "name":
-            beneficiary = parse_party(request.beneficiary.name, problems, "beneficiary.name")
-        elif which == "id_number" and (why := id_number_problem(request.beneficiary.id_number)) is not None:
-            problems.add("beneficiary.id_number", why)
-        elif which is None:
-            problems.add("beneficiary", "name the beneficiary by member name or by ID number")
+        which = request.WhichOneof("beneficiary_is")
+        beneficiary: Party | Person | None = None
+        if which == "beneficiary":
+            beneficiary = parse_party(request.beneficiary, problems, "beneficiary")
+        elif which == "beneficiary_person":
+            beneficiary = self._person(request.beneficiary_person, problems, "beneficiary_person")
+        else:
+            problems.add("beneficiary", "name the beneficiary by member name, or set beneficiary_person")
         relationship = RELATIONSHIPS.domain(request.relationship)
         if relationship is None:
             problems.add("relationship", "must be one of " + ", ".join(RELATIONSHIPS.names))
-        if request.binding_id and not _BINDING_ID.match(request.binding_id):
+        if request.binding_id and not CHOSEN_ID.fullmatch(request.binding_id):
             problems.add("binding_id", "1 to 63 of a-z, 0-9 and '-', starting with a letter")
         problems.raise_if_any()
         require_own_region(caller, grantor.region)
-        if which == "id_number":
-            beneficiary = self._hash(request.beneficiary.id_number)
         key = request_key(caller, "CreateBinding", request)
         answer = await self._db(service.create, self._policies, caller.name, grantor, beneficiary, relationship,
                                 request.binding_id, key, render)
@@ -89,16 +80,16 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
 
     @rpc(Kind.REGION)
     async def ConfirmBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
-        binding_id = self._check_change(request)
+        name = self._check_change(request)
         key = request_key(caller, "ConfirmBinding", request)
-        answer = await self._db(service.confirm, self._policies, caller.name, binding_id, key, render)
+        answer = await self._db(service.confirm, self._policies, caller.name, name, key, render)
         return pb.Binding.FromString(answer)
 
     @rpc(Kind.REGION)
     async def ApproveBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
-        binding_id = self._check_change(request)
+        name = self._check_change(request)
         key = request_key(caller, "ApproveBinding", request)
-        answer = await self._db(service.approve, caller.name, binding_id, key, render)
+        answer = await self._db(service.approve, caller.name, name, key, render)
         return pb.Binding.FromString(answer)
 
     @rpc(Kind.REGION)
@@ -108,17 +99,17 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
         if cause not in REVOCATION_CAUSES:
             problems.add("reason", "must be GRANTOR_REQUEST, BENEFICIARY_REQUEST, CONFIRMATION_DECLINED or "
                                    "REVIEW_REJECTED (as TRANSITION_CAUSE_...)")
-        binding_id = self._check_change(request, problems)
+        name = self._check_change(request, problems)
         key = request_key(caller, "RevokeBinding", request)
-        answer = await self._db(service.revoke, caller.name, binding_id, cause, key, render)
+        answer = await self._db(service.revoke, caller.name, name, cause, key, render)
         return pb.Binding.FromString(answer)
 
     @rpc(Kind.REGION)
     async def GetBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         problems = Violations()
-        binding_id = parse_binding(request.name, problems)
+        name = parse_scoped(request.name, "bindings", problems)
         problems.raise_if_any()
-        return binding_message(await self._db(service.get, caller.name, binding_id))
+        return binding_message(await self._db(service.get, caller.name, name))
 
     @rpc(Kind.REGION)
     async def ListBindings(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -137,10 +128,18 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
         token = encode_token(scope, str(rows[-1].filed)) if more else ""
         return pb.ListBindingsResponse(bindings=[binding_message(b) for b in rows], next_page_token=token)
 
+    def _person(self, person: pb.PersonRef, problems: Violations, at: str) -> Person | None:
+        if (why := admdvs_problem(person.insuring_region)) is not None:
+            problems.add(f"{at}.insuring_region", why)
+        if (why := id_number_problem(person.id_number)) is not None:
+            problems.add(f"{at}.id_number", why)
+            return None
+        return Person(self._hash(person.id_number), person.insuring_region)
+
     @staticmethod
-    def _check_change(request, problems: Violations | None = None) -> str:  # type: ignore[no-untyped-def]
+    def _check_change(request, problems: Violations | None = None) -> Scoped:  # type: ignore[no-untyped-def]
         problems = problems or Violations()
-        binding_id = parse_binding(request.name, problems)
+        name = parse_scoped(request.name, "bindings", problems)
         check_request_id(request.request_id, problems)
         problems.raise_if_any()
-        return binding_id
+        return name

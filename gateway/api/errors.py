@@ -7,7 +7,7 @@ import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from gateway.domain.errors import Category, Refusal
+from gateway.domain.errors import Refusal
 
 DOMAIN = "copay.local"
 
@@ -26,7 +26,3 @@ def to_status(refusal: Refusal) -> grpc.Status:
     for detail in details:
         status.details.add().Pack(detail)
     return rpc_status.to_status(status)
-
-
-def unauthenticated(message: str) -> Refusal:
-    return Refusal(Category.UNAUTHENTICATED, "UNKNOWN_PRINCIPAL", message)

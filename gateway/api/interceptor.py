@@ -1,37 +1,131 @@
-"""One log line and one metrics observation per call. A database that cannot
-take the call now (StoreUnavailable) answers UNAVAILABLE; unexpected errors
-become INTERNAL without leaking their text to the caller."""
+"""The per-call stack, around every method of the server (ours, health, reflection):
+
+* the request bytes are parsed here, not by gRPC, so that bytes that are not
+  the method's message (a bad varint, a truncated field, bad UTF-8 in a
+  string) are answered INVALID_ARGUMENT (MALFORMED_REQUEST), logged as one
+  line and counted like any other call, not as gRPC's UNKNOWN with a traceback;
+* the caller's principal is read from the certificate once (``auth.CALLER``);
+  a certificate that names nobody may call nothing but ``Health/Check``;
+* budgets: unary calls in flight per principal; streams (health ``Watch``,
+  reflection) have a budget of their own, in all and per principal, and end
+  after ``stream_max_seconds``, so that open streams can never take the slots
+  that calls need (gRPC's own limit, ``maximum_concurrent_rpcs``, counts both);
+* a Refusal becomes an AIP-193 status; a database that cannot take the call
+  now (StoreUnavailable) answers UNAVAILABLE; any other error becomes INTERNAL,
+  logged with its traceback, its text never sent to the caller;
+* one JSON log line and one metrics observation per call.
+
+The wrapped handler of each method is built once and kept.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import grpc
+from google.protobuf.message import DecodeError
 
-from gateway.api.auth import caller_of
+from gateway.api.auth import CALLER, caller_of, unknown_principal
+from gateway.api.errors import to_status
+from gateway.domain.errors import Category, FieldViolation, Refusal
 from gateway.observability.metrics import Metrics
+from gateway.security.principal import Principal
 from gateway.service.ports import StoreUnavailable
 
 log = logging.getLogger("copay.rpc")
+OPEN_TO_ANYONE = "/grpc.health.v1.Health/Check"
+
+
+@dataclass(frozen=True)
+class Limits:
+    calls_per_principal: int = 128
+    """Unary calls in flight at once per principal (one region cannot take every slot)."""
+    streams: int = 64
+    """Streams open at once, in all."""
+    streams_per_principal: int = 8
+    stream_max_seconds: float = 300.0
+    """A stream ends (OK) after this long; clients open a new one."""
+
+
+class Budget:
+    """How many of something each principal holds; the event loop is the only user."""
+
+    def __init__(self, per_principal: int, total: int | None = None) -> None:
+        self._per_principal, self._total = per_principal, total
+        self._held: Counter[str] = Counter()
+        self._sum = 0
+
+    def take(self, who: str) -> bool:
+        if self._held[who] >= self._per_principal or (self._total is not None and self._sum >= self._total):
+            return False
+        self._held[who] += 1
+        self._sum += 1
+        return True
+
+    def give(self, who: str) -> None:
+        self._held[who] -= 1
+        self._sum -= 1
+        if not self._held[who]:
+            del self._held[who]
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, limits: Limits = Limits()) -> None:
         self._metrics = metrics
+        self._limits = limits
+        self._calls = Budget(limits.calls_per_principal)
+        self._streams = Budget(limits.streams_per_principal, limits.streams)
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
                                 details: grpc.HandlerCallDetails) -> Any:
-        handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        behavior, method = handler.unary_unary, details.method
+        method = details.method
+        wrapped = self._wrapped.get(method)
+        if wrapped is None:
+            handler = await continuation(details)
+            if handler is None:
+                return None  # gRPC answers UNIMPLEMENTED
+            wrapped = self._wrapped[method] = self._wrap(method, handler)
+        return wrapped
 
-        async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        parse, serialize = handler.request_deserializer, handler.response_serializer
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(self._unary(method, handler.unary_unary, parse),
+                                                       response_serializer=serialize)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(self._stream(method, handler.unary_stream, parse, False),
+                                                        response_serializer=serialize)
+        if handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(self._stream(method, handler.stream_stream, parse, True),
+                                                         response_serializer=serialize)
+        return grpc.stream_unary_rpc_method_handler(self._stream(method, handler.stream_unary, parse, True),
+                                                    response_serializer=serialize)
+
+    def _unary(self, method: str, behavior: Callable[..., Awaitable[Any]], parse: Callable[[bytes], Any] | None):
+        async def observed(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
+            principal = caller_of(context)
+            CALLER.set(principal)
+            who, request, refusal = str(principal) if principal else "", None, None
+            held = self._calls.take(who)
             try:
+                if not held:
+                    raise Refusal(Category.RESOURCE_EXHAUSTED, "TOO_MANY_CALLS", f"{who or 'this caller'} has "
+                                  f"{self._limits.calls_per_principal} calls in flight already; retry later")
+                request = _parsed(parse, raw, method)
+                if principal is None and method != OPEN_TO_ANYONE:
+                    raise unknown_principal()
                 return await behavior(request, context)
+            except Refusal as refused:
+                refusal = refused
+                await context.abort_with_status(to_status(refused))
             except grpc.aio.AbortError:
                 raise
             except StoreUnavailable as unavailable:
@@ -41,16 +135,103 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 log.exception("unhandled error", extra={"fields": {"method": method}})
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error; the gateway logged the cause")
             finally:
-                self._record(method, request, context, time.perf_counter() - started)
+                if held:
+                    self._calls.give(who)
+                self._record(method, principal, context, time.perf_counter() - started, refusal,
+                             getattr(request, "request_id", None) or None)
 
-        return grpc.unary_unary_rpc_method_handler(observed, request_deserializer=handler.request_deserializer,
-                                                   response_serializer=handler.response_serializer)
+        return observed
 
-    def _record(self, method: str, request: Any, context: grpc.aio.ServicerContext, seconds: float) -> None:
+    def _stream(self, method: str, behavior: Callable[..., Any], parse: Callable[[bytes], Any] | None,
+                streaming_in: bool):
+        """A streaming method: admitted, budgeted, and ended after ``stream_max_seconds``."""
+
+        async def admit(context: grpc.aio.ServicerContext) -> tuple[Principal | None, float]:
+            principal = caller_of(context)
+            CALLER.set(principal)
+            refusal = None
+            if principal is None:
+                refusal = unknown_principal()
+            elif not self._streams.take(str(principal)):
+                refusal = Refusal(Category.RESOURCE_EXHAUSTED, "TOO_MANY_STREAMS", f"{principal} has "
+                                  f"{self._limits.streams_per_principal} streams open already, or the gateway "
+                                  f"{self._limits.streams}; close one first")
+            if refusal is not None:
+                self._record(method, principal, context, 0.0, refusal, None)
+                await context.abort_with_status(to_status(refusal))
+            return principal, time.perf_counter()
+
+        def requests(given: Any, context: grpc.aio.ServicerContext) -> Any:
+            if not streaming_in:
+                return _parsed(parse, given, method)
+            return _parsed_each(parse, given, method, context)
+
+        def done(principal: Principal | None, context: grpc.aio.ServicerContext, started: float) -> None:
+            self._streams.give(str(principal))
+            self._record(method, principal, context, time.perf_counter() - started, None, None)
+
+        if inspect.isasyncgenfunction(behavior):
+            async def streamed(given: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                principal, started = await admit(context)
+                try:
+                    async with asyncio.timeout(self._limits.stream_max_seconds):
+                        async for item in behavior(requests(given, context), context):
+                            yield item
+                except TimeoutError:
+                    return
+                finally:
+                    done(principal, context, started)
+
+            return streamed
+
+        async def written(given: Any, context: grpc.aio.ServicerContext) -> Any:
+            principal, started = await admit(context)
+            try:
+                async with asyncio.timeout(self._limits.stream_max_seconds):
+                    return await behavior(requests(given, context), context)
+            except TimeoutError:
+                return None
+            finally:
+                done(principal, context, started)
+
+        return written
+
+    def _record(self, method: str, principal: Principal | None, context: grpc.aio.ServicerContext, seconds: float,
+                refusal: Refusal | None, request_id: str | None) -> None:
         code = context.code() or grpc.StatusCode.OK
-        name = code.name if isinstance(code, grpc.StatusCode) else str(code)
-        self._metrics.observe(method, name, seconds)
-        principal = caller_of(context)
-        log.info("rpc", extra={"fields": {
-            "method": method, "principal": str(principal) if principal else None, "code": name,
-            "latency_ms": round(seconds * 1000, 3), "request_id": getattr(request, "request_id", None) or None}})
+        name = refusal.category.value if refusal else code.name if isinstance(code, grpc.StatusCode) else str(code)
+        self._metrics.observe(method, name, seconds, refusal)
+        fields = {"method": method, "principal": str(principal) if principal else None, "code": name,
+                  "latency_ms": round(seconds * 1000, 3), "request_id": request_id}
+        if refusal is not None:
+            fields["reason"] = refusal.reason
+            if refusal.rule:
+                fields["rule"] = refusal.rule
+        log.info("rpc", extra={"fields": fields})
+
+
+def _parsed(parse: Callable[[bytes], Any] | None, raw: bytes, method: str) -> Any:
+    if parse is None:
+        return raw
+    try:
+        return parse(raw)
+    except (DecodeError, ValueError, RecursionError) as error:
+        raise _malformed(method, error) from None
+
+
+async def _parsed_each(parse: Callable[[bytes], Any] | None, raws: AsyncIterator[bytes], method: str,
+                       context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    async for raw in raws:
+        try:
+            yield _parsed(parse, raw, method)
+        except Refusal as refusal:
+            await context.abort_with_status(to_status(refusal))
+
+
+def _malformed(method: str, error: Exception) -> Refusal:
+    message = method.rsplit("/", 1)[-1]
+    return Refusal(Category.INVALID_ARGUMENT, "MALFORMED_REQUEST", f"the request is not a valid protobuf "
+                   f"message for {message}: {type(error).__name__}",
+                   violations=(FieldViolation("request", "not a valid protobuf encoding of the request message "
+                                                         "(bad varint, truncated field, or a string that is not "
+                                                         "UTF-8)"),))

@@ -36,7 +36,7 @@ from typing import Awaitable, Callable
 import grpc
 from sqlalchemy import func, select
 
-from gateway._proto.copay.v1 import bindings_pb2, diagnostics_pb2, diagnostics_pb2_grpc
+from gateway._proto.copay.v1 import diagnostics_pb2, diagnostics_pb2_grpc
 from gateway._proto.copay.v1 import settlements_pb2 as spb
 from gateway._proto.copay.v1 import settlements_pb2_grpc
 from gateway.bench import world
@@ -175,7 +175,7 @@ def _own_cpu() -> float:
 
 def claim(i: int) -> spb.SettlementClaim:
     return spb.SettlementClaim(
-        beneficiary=bindings_pb2.MemberRef(name=f"regions/{world.REGION}/members/{world.beneficiary(i).psn_no}"),
+        beneficiary=f"regions/{world.REGION}/members/{world.beneficiary(i).psn_no}",
         credential=spb.Credential(type=spb.CREDENTIAL_TYPE_E_VOUCHER, holder_id_number=world.beneficiary_id(i)),
         institution=spb.Institution(code="H4201000001", kind=spb.INSTITUTION_KIND_HOSPITAL, designated=True,
                                     region=world.REGION),

@@ -60,8 +60,18 @@ SYSTEM = "gateway"  # the actor of automatic transitions (R14)
 
 @dataclass(frozen=True)
 class Party:
+    """A member by name: ``regions/{region}/members/{psn_no}``."""
+
     region: str
     psn_no: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person by the hash of their ID number, looked up only in the region the caller named."""
+
+    id_hash: str
+    region: str
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,15 @@ class Binding:
     filed: int = 0  # filing order across the gateway (R9); set when stored
 
     @property
+    def region(self) -> str:
+        """The region whose namespace holds the binding's id: the grantor's, which filed it."""
+        return self.grantor.region
+
+    @property
+    def name(self) -> str:
+        return f"regions/{self.region}/bindings/{self.id}"
+
+    @property
     def created_at(self) -> datetime:
         return self.history[0].at
 
@@ -100,29 +119,38 @@ def refuse(reason: str, message: str, rule: str | None, category: Category = Cat
     return Refusal(category, reason, message, rule=rule, metadata=metadata)
 
 
-def decide(grantor: Member, beneficiary: Member, relationship: Relationship, policy: Policy,
-           pair_open: bool) -> Status:
-    """The first status of a new binding, or a Refusal naming the rule broken."""
+def decide(grantor: Member, beneficiary_region: str, beneficiary: Member | None, relationship: Relationship,
+           policy: Policy, pair_open: bool) -> Status:
+    """The first status of a new binding, or a Refusal naming the rule broken.
+
+    The checks run in an order that tells the grantor's region nothing about
+    another region's members it could not file a binding with: first the
+    request itself and the caller's own grantor (R13, R1, R2, R4 scope), then
+    the geography of the region the caller named (R5), and only then the
+    beneficiary, ``None`` when no member of that name is known. Unknown and
+    not normally insured get one answer (R3), without the enrolment status.
+    """
     if relationship is Relationship.FAMILY_ACCOUNT_PROXY:
         raise refuse("FAMILY_ACCOUNT_NOT_MUTUAL_AID", "a family account (亲情账户) only shows a relative's code; "
                      "it is not mutual aid and authorises no payment", "R13")
-    if grantor.id_hash == beneficiary.id_hash:
-        raise refuse("SELF_BINDING", "grantor and beneficiary are the same person", "R4")
     if grantor.insurance_type is not InsuranceType.EMPLOYEE:
         raise refuse("GRANTOR_NOT_EMPLOYEE_INSURED", "only employee-insured members (insutype 310) have a "
                      "personal account to share", "R1", insurance_type=grantor.insurance_type.value)
     if not grantor.status.active:
         raise refuse("GRANTOR_ENROLMENT_ENDED", "the grantor's enrolment has ended; lapsed contributions would "
                      "still be allowed", "R2", enrolment_status=grantor.status.value)
-    if beneficiary.status is not EnrolmentStatus.NORMAL:
-        raise refuse("BENEFICIARY_NOT_NORMALLY_INSURED", "the beneficiary must be enrolled in basic insurance "
-                     "in normal status (正常参保)", "R3", enrolment_status=beneficiary.status.value)
     if relationship in NEVER or relationship not in policy.scope:
         raise refuse("RELATIVE_NOT_ELIGIBLE", f"{relationship.value} is not within the close relatives of "
                      f"province {policy.province}" + (" (the spouse's parents never are)" if relationship in NEVER
                                                       else ""), "R4", relationship=relationship.value,
                      province=policy.province, policy=policy.ref)
-    _check_geography(grantor.region, beneficiary.region, policy, pair_open)
+    _check_geography(grantor.region, beneficiary_region, policy, pair_open)
+    if beneficiary is None or beneficiary.status is not EnrolmentStatus.NORMAL:
+        raise refuse("BENEFICIARY_NOT_NORMALLY_INSURED", "the gateway knows no member of that name or number in "
+                     f"region {beneficiary_region} who is enrolled in basic insurance in normal status (正常参保)",
+                     "R3")
+    if grantor.id_hash == beneficiary.id_hash:
+        raise refuse("SELF_BINDING", "grantor and beneficiary are the same person", "R4")
     if relationship in policy.confirmation:
         return Status.PENDING_CONFIRMATION
     return Status.PENDING_REVIEW if policy.review_required else Status.ACTIVE
@@ -145,7 +173,7 @@ def after_confirmation(policy: Policy) -> Status:
 def require_status(binding: Binding, expected: Status, rule: str) -> None:
     if binding.status is not expected:
         raise refuse(f"BINDING_NOT_{expected.name}", f"binding is {binding.status.value}, not {expected.value}",
-                     rule, binding=binding.id, status=binding.status.value)
+                     rule, binding=binding.name, status=binding.status.value)
 
 
 def end_cause(member: Member, as_grantor: bool) -> Cause | None:

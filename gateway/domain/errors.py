@@ -58,6 +58,7 @@ SETTLEMENT_NOT_FOUND       NOT_FOUND            no settlement of that name
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -69,6 +70,7 @@ class Category(Enum):
     NOT_FOUND = "NOT_FOUND"
     ALREADY_EXISTS = "ALREADY_EXISTS"
     FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,19 @@ class Refusal(Exception):
         """Pickled by its fields (an exception's default pickling knows only its message)."""
         return Refusal, (self.category, self.reason, self.message, self.rule, self.metadata, self.violations)
 
+    def to_json(self) -> bytes:
+        """Stored as a request's answer, so that every retry of a refused request is refused alike."""
+        return json.dumps({"category": self.category.value, "reason": self.reason, "message": self.message,
+                           "rule": self.rule, "metadata": self.metadata,
+                           "violations": [[v.field, v.description] for v in self.violations]},
+                          ensure_ascii=False, sort_keys=True).encode()
+
+    @staticmethod
+    def from_json(data: bytes) -> "Refusal":
+        fields = json.loads(data)
+        return Refusal(Category(fields["category"]), fields["reason"], fields["message"], fields["rule"],
+                       fields["metadata"], tuple(FieldViolation(f, d) for f, d in fields["violations"]))
+
 
 def invalid(violations: list[FieldViolation] | tuple[FieldViolation, ...]) -> Refusal:
     fields = ", ".join(v.field for v in violations)
@@ -104,13 +119,18 @@ def invalid(violations: list[FieldViolation] | tuple[FieldViolation, ...]) -> Re
 
 
 class Violations:
-    """Collects field violations so a request reports all its faults at once."""
+    """Collects field violations so a request reports all its faults at once: one per field, the
+    first found (a later check on the same field would only restate or contradict it)."""
 
     def __init__(self) -> None:
         self.items: list[FieldViolation] = []
 
     def add(self, field_path: str, description: str) -> None:
-        self.items.append(FieldViolation(field_path, description))
+        if all(v.field != field_path for v in self.items):
+            self.items.append(FieldViolation(field_path, description))
+
+    def __contains__(self, field_path: str) -> bool:
+        return any(v.field == field_path for v in self.items)
 
     def raise_if_any(self) -> None:
         if self.items:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import re
 
-_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
@@ -25,7 +25,7 @@ def check_character(first17: str) -> str:
 def id_number_problem(raw: str) -> str | None:
     """Why ``raw`` is not a valid ID number, or None. Never echoes the value."""
     number = raw.strip().upper()
-    if not _SHAPE.match(number):
+    if not _SHAPE.fullmatch(number):
         return "must be 17 digits followed by a digit or X"
     if check_character(number[:17]) != number[17]:
         return "check character does not match (GB 11643 MOD 11-2)"

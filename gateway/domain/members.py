@@ -25,7 +25,7 @@ from gateway.domain.identity import id_number_problem
 from gateway.domain.regions import admdvs_problem
 
 MAX_BATCH = 500
-_PSN_NO = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+PSN_NO = re.compile(r"[A-Za-z0-9-]{1,40}")  # a person number, matched whole
 
 
 class InsuranceType(StrEnum):
@@ -91,7 +91,7 @@ def validate_records(records: list[RawRecord], problems: Violations, path: str =
     seen: set[str] = set()
     for i, rec in enumerate(records):
         at = f"{path}[{i}]"
-        if not _PSN_NO.match(rec.psn_no):
+        if not PSN_NO.fullmatch(rec.psn_no):
             problems.add(f"{at}.psn_no", "must be 1 to 40 letters, digits or '-'")
         elif rec.psn_no in seen:
             problems.add(f"{at}.psn_no", f"person number {rec.psn_no} appears twice in the batch")
@@ -128,10 +128,12 @@ def apply_report(caller: str, report: MemberReport, current: Member | None,
                        moved_to=report.pooling_region, updated_at=now)
     if report.status.active and active_holder is not None and (
         active_holder.region, active_holder.psn_no) != (caller, report.psn_no):
-        meta = {"region": caller, "psn_no": report.psn_no, "insuring_region": active_holder.region}
+        # Not which region: a region may learn that the person it reports is insured elsewhere (it must
+        # wait for the transfer out), not where; the person can tell it.
         raise Refusal(Category.FAILED_PRECONDITION, "MEMBER_ALREADY_ENROLLED",
-                      f"this person is actively insured in region {active_holder.region}; "
-                      "that enrolment must end or transfer out first", rule="R14", metadata=meta)
+                      "this person is actively insured under another person number or in another region; that "
+                      "enrolment must end or be reported as transferred out first", rule="R14",
+                      metadata={"region": caller, "psn_no": report.psn_no})
     if current is None:
         return Member(caller, report.psn_no, report.id_hash, report.insurance_type, report.status, None, now, now)
     if (current.insurance_type, current.status, current.moved_to) == (report.insurance_type, report.status, None):

@@ -18,6 +18,12 @@ Decisions where the issue was silent:
   the refusal is the first one's. A named grantor that is excluded refuses the
   settlement: the caller asked for it.
 * A partial refund goes back to the grantors in reverse order of drawing.
+* The checks on the bill itself (where, what, who settles it) come before the
+  patient is looked up; then an unknown patient and a credential that is not
+  the patient's own get one refusal (R8), so that a region cannot learn from
+  the answer whether a member of that name exists. An attempt is recorded only
+  when there is a patient whose credential it was not.
+* What each region may see of a quote or a settlement: gateway.domain.visibility.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from datetime import datetime
 from enum import StrEnum
 from itertools import combinations
 
-from gateway.domain.bindings import Party, refuse
+from gateway.domain.bindings import Party, Person, refuse
 from gateway.domain.errors import Category, Refusal, Violations
 from gateway.domain.ledger import MAX_FEN
 from gateway.domain.members import Member
@@ -36,7 +42,7 @@ from gateway.domain.policies import Geography, Policy, Use
 from gateway.domain.regions import admdvs_problem, province_of
 
 MEDICAL_USES = frozenset({Use.OUTPATIENT, Use.INPATIENT, Use.PHARMACY})
-_INSTITUTION_CODE = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+_INSTITUTION_CODE = re.compile(r"[A-Za-z0-9-]{1,40}")
 
 
 class CredentialType(StrEnum):
@@ -76,7 +82,7 @@ class Institution:
 class Claim:
     """What a settle or pre-settle request asks, validated; ID numbers already hashed."""
 
-    beneficiary: Party | str  # a member, or the hash of an ID number
+    beneficiary: Party | Person  # a member, or the patient by the credential's ID hash in a region
     credential: CredentialType
     holder_hash: str
     institution: Institution | None
@@ -159,6 +165,11 @@ class Settlement(Payment):
     def refunded(self) -> int:
         return sum(r.amount for r in self.refunds)
 
+    @property
+    def name(self) -> str:
+        """Ids live in the namespace of the region that settled the bill."""
+        return f"regions/{self.treatment_region}/settlements/{self.id}"
+
 
 @dataclass(frozen=True)
 class ActiveBinding:
@@ -200,16 +211,12 @@ def validate_place(use: Use, institution: Institution | None, problems: Violatio
     if institution is not None:
         if (why := admdvs_problem(institution.region)) is not None:
             problems.add(at + "institution.region", why)
-        if not _INSTITUTION_CODE.match(institution.code):
+        if not _INSTITUTION_CODE.fullmatch(institution.code):
             problems.add(at + "institution.code", "1 to 40 letters, digits or '-' (the national institution code)")
 
 
-def check_claim(claim: Claim, caller: str, beneficiary: Member) -> None:
-    """Rules on the bill itself: R8 (own credential) and R7 (where and what)."""
-    if claim.holder_hash != beneficiary.id_hash:
-        raise Refusal(Category.PERMISSION_DENIED, "IMPERSONATION", "the credential presented is not the "
-                      "patient's own (冒名就医); the attempt is recorded", rule="R8",
-                      metadata={"credential_type": claim.credential.value})
+def check_bill(claim: Claim, caller: str) -> None:
+    """Rules on the bill itself, before anyone is looked up: who settles it, where, what (R7)."""
     if claim.use in MEDICAL_USES:
         assert claim.institution is not None
         if claim.institution.region != caller:
@@ -219,19 +226,28 @@ def check_claim(claim: Claim, caller: str, beneficiary: Member) -> None:
         if not claim.institution.designated:
             raise refuse("INSTITUTION_NOT_DESIGNATED", "mutual aid pays only at designated institutions and "
                          "pharmacies (定点医药机构)", "R7", institution=claim.institution.code)
-    elif caller != beneficiary.region:
+    elif caller != claim.beneficiary.region:
         raise Refusal(Category.PERMISSION_DENIED, "NOT_BENEFICIARY_REGION", "a premium is settled by the "
                       "beneficiary's own insuring region", metadata={
-                          "caller_region": caller, "beneficiary_region": beneficiary.region})
+                          "caller_region": caller, "beneficiary_region": claim.beneficiary.region})
     if bad := sorted(c.value for c in claim.items & NON_MEDICAL):
         raise refuse("NON_MEDICAL_ITEMS", "mutual aid never pays for non-medical goods", "R7", items=",".join(bad))
+
+
+def check_credential(claim: Claim, beneficiary: Member | None) -> Member:
+    """R8: the credential is the patient's own. An unknown patient gets the same refusal."""
+    if beneficiary is None or claim.holder_hash != beneficiary.id_hash:
+        raise Refusal(Category.PERMISSION_DENIED, "IMPERSONATION", "the credential presented is not the "
+                      "patient's own (冒名就医), or the gateway knows no such patient; an attempt is recorded",
+                      rule="R8", metadata={"credential_type": claim.credential.value})
+    return beneficiary
 
 
 def exclusion(candidate: Candidate, beneficiary: Member, treatment_region: str, use: Use,
               open_pairs: frozenset[tuple[str, str]]) -> Refusal | None:
     """Why this grantor cannot pay this bill, or None (R2, R5, R7)."""
     grantor, policy = candidate.grantor, candidate.policy
-    where = {"binding": f"bindings/{candidate.binding.id}", "grantor_region": grantor.region}
+    where = {"grantor_region": grantor.region}
     if not grantor.status.active:
         return refuse("GRANTOR_ENROLMENT_ENDED", "the grantor's enrolment has ended", "R2", **where)
     if use not in policy.uses:

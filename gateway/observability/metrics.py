@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
+from gateway.domain.errors import Refusal
+
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -14,6 +16,9 @@ class Metrics:
                              ["method", "code"], registry=self.registry)
         self.latency = Histogram("copay_rpc_latency_seconds", "RPC latency, by method and status code",
                                  ["method", "code"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.refusals = Counter("copay_rpc_refusals", "Calls refused, by method, reason and rule (malformed "
+                                "requests: reason MALFORMED_REQUEST)", ["method", "reason", "rule"],
+                                registry=self.registry)
 
         self.commit_units = Histogram("copay_db_commit_units", "Calls per SQLite commit (the writer's batches)",
                                       buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=self.registry)
@@ -24,9 +29,11 @@ class Metrics:
         self.commit_units.observe(units)
         self.commit_latency.observe(seconds)
 
-    def observe(self, method: str, code: str, seconds: float) -> None:
+    def observe(self, method: str, code: str, seconds: float, refusal: Refusal | None = None) -> None:
         self.calls.labels(method, code).inc()
         self.latency.labels(method, code).observe(seconds)
+        if refusal is not None:
+            self.refusals.labels(method, refusal.reason, refusal.rule or "").inc()
 
     def serve(self, host: str, port: int) -> int:
         """Starts the /metrics endpoint; returns the bound port (``port`` may be 0)."""

@@ -21,7 +21,7 @@ from cryptography import x509
 from gateway.domain.regions import admdvs_problem
 
 TRUST_DOMAIN = "copay.local"
-_OPERATOR = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_OPERATOR = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 
 
 class Kind(Enum):
@@ -49,7 +49,7 @@ def principal_from_uri(uri: str) -> Principal | None:
     kind, _, name = uri[len(prefix):].partition("/")
     if kind == Kind.REGION.value and admdvs_problem(name) is None:
         return Principal(Kind.REGION, name)
-    if kind == Kind.OPERATOR.value and _OPERATOR.match(name):
+    if kind == Kind.OPERATOR.value and _OPERATOR.fullmatch(name):
         return Principal(Kind.OPERATOR, name)
     return None
 

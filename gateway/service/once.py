@@ -1,10 +1,27 @@
 """Exactly-once mutations (AIP-155).
 
 The caller's ``(principal, request_id)`` is stored with a fingerprint of the
-request and the rendered answer in the same transaction as the change, so a
-retry after a lost answer, or after a restart, gets the first answer back, and
-a reused id with different content is refused. Refusals are not stored: a
-refused request changed nothing and may be retried as it is.
+request and its answer, in the same transaction as the change, so a retry
+after a lost answer, or after a restart, gets the first answer back, and a
+reused id with different content is refused (REQUEST_ID_REUSED).
+
+A refusal is an answer too, and it is stored like one: the work's changes are
+rolled back, and the refusal is kept under the request id in a transaction of
+its own. A retry of a refused request gets the same refusal, even if what
+caused it has changed since; to try again, send a new request_id. Why: the
+caller may already have acted on the refusal (told the patient to pay cash);
+if a retry could be paid, the same bill would be paid twice.
+
+Copies of one request that race (a province's retries, on one gateway process
+or several) all get the one answer that was stored first: a copy that finds
+an answer replays it; a copy whose own answer meets one stored meanwhile (a
+unique key on ``(caller, request_id)``) is rolled back and retried, and then
+finds and replays it. So a copy can never answer INSUFFICIENT_BALANCE because
+another copy of the same request spent the balance.
+
+Not stored, because nothing ran: malformed input (INVALID_ARGUMENT, checked
+before the database is asked), a refusal of the caller's identity, and
+UNAVAILABLE (the database kept nothing; retry as it is).
 """
 
 from __future__ import annotations
@@ -27,18 +44,31 @@ class RequestKey:
 
 
 def run_once(uow_factory: UnitOfWorkFactory, key: RequestKey, work: Callable[[UnitOfWork], T],
-             render: Callable[[T], bytes]) -> bytes:
-    """Runs ``work`` once per request key and returns the rendered answer."""
+             render: Callable[[T], bytes],
+             on_refusal: Callable[[UnitOfWork, Refusal], None] | None = None) -> bytes:
+    """Runs ``work`` once per request key and returns the rendered answer, or raises the
+    refusal. ``on_refusal`` records what a refusal must leave behind (R8), once per request."""
     for attempt in range(RETRIES):
         try:
             with uow_factory() as uow:
                 prior = uow.requests.find(key.caller, key.request_id)
                 if prior is not None:
                     return _replay(prior, key)
-                answer = render(work(uow))
-                uow.requests.add(key.caller, key.request_id, PriorAnswer(key.fingerprint, answer))
+                try:
+                    answer = render(work(uow))
+                except Refusal as refusal:
+                    refused = refusal  # leaving the block rolls the work back
+                else:
+                    uow.requests.add(key.caller, key.request_id, PriorAnswer(key.fingerprint, answer))
+                    uow.commit()
+                    return answer
+            with uow_factory() as uow:
+                uow.requests.add(key.caller, key.request_id,
+                                 PriorAnswer(key.fingerprint, refused.to_json(), refused=True))
+                if on_refusal is not None:
+                    on_refusal(uow, refused)
                 uow.commit()
-                return answer
+            raise refused
         except Conflict:
             if attempt == RETRIES - 1:
                 raise
@@ -66,4 +96,6 @@ def _replay(prior: PriorAnswer, key: RequestKey) -> bytes:
                       metadata={"request_id": key.request_id},
                       violations=(FieldViolation("request_id", "already used with different content; "
                                                  "use a new request_id for a new request"),))
+    if prior.refused:
+        raise Refusal.from_json(prior.response)
     return prior.response

@@ -12,24 +12,23 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from gateway.domain import ledger
-from gateway.domain.bindings import Party, refuse
+from gateway.domain.bindings import Party, Person, refuse
 from gateway.domain.ids import ordered_id
 from gateway.domain.errors import Category, Refusal
 from gateway.domain.members import Member
 from gateway.domain.policies import Policy
-from gateway.domain.regions import province_of
-from gateway.domain.settlements import (Candidate, Claim, PaidLine, Quote, RefundRecord, Settlement, check_claim,
-                                        draw, exclusion, province_pairs, refund_plan)
+from gateway.domain.regions import Scoped, province_of
+from gateway.domain.settlements import (Candidate, Claim, PaidLine, Quote, RefundRecord, Settlement, check_bill,
+                                        check_credential, draw, exclusion, province_pairs, refund_plan)
+from gateway.domain.visibility import SettlementView, settlement_view
 from gateway.service.once import RequestKey, in_transaction, run_once
 from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
 
 
-def _beneficiary(uow: UnitOfWork, ref: Party | str) -> Member:
-    member = uow.members.get(ref.region, ref.psn_no) if isinstance(ref, Party) else uow.members.active_holder(ref)
-    if member is None:
-        raise Refusal(Category.NOT_FOUND, "MEMBER_NOT_FOUND", "the beneficiary is not a member known to the gateway",
-                      rule="R3", metadata={"role": "beneficiary"})
-    return member
+def _patient(uow: UnitOfWork, ref: Party | Person) -> Member | None:
+    if isinstance(ref, Party):
+        return uow.members.get(ref.region, ref.psn_no)
+    return uow.members.in_region_by_hash(ref.region, ref.id_hash)
 
 
 def _payers(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Claim, beneficiary: Member,
@@ -44,14 +43,13 @@ def _payers(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Cl
                          grantor_region=missing[0].region, grantor_psn_no=missing[0].psn_no)
         active = [by_grantor[g] for g in claim.grantors]
     if not active:
-        raise refuse("NO_ACTIVE_BINDING", "the beneficiary has no active binding", "R10",
-                     beneficiary_region=beneficiary.region)
+        raise refuse("NO_ACTIVE_BINDING", "the beneficiary has no active binding", "R10")
     candidates = []
     for binding, grantor in active:
         policy = policies.get(province_of(binding.grantor.region))
         if policy is None:
             raise refuse("NO_PROVINCE_POLICY", "the grantor's province has no policy at the gateway", "R7",
-                         binding=f"bindings/{binding.id}")
+                         grantor_region=binding.grantor.region)
         candidates.append(Candidate(binding, grantor, policy))
     open_pairs = frozenset(p for p in province_pairs(candidates, beneficiary, caller)
                            if uow.cross_province.is_open(*p))
@@ -65,43 +63,28 @@ def _payers(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Cl
 
 
 def _plan(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Claim, lock: bool) -> Quote:
-    beneficiary = _beneficiary(uow, claim.beneficiary)
-    check_claim(claim, caller, beneficiary)
+    check_bill(claim, caller)
+    beneficiary = check_credential(claim, _patient(uow, claim.beneficiary))
     payers = _payers(uow, policies, caller, claim, beneficiary, lock)
     return Quote(Party(beneficiary.region, beneficiary.psn_no), claim.personal_part,
                  tuple(draw(claim.personal_part, payers, claim.allow_partial)))
 
 
-def _recording_impersonation(uow_factory: UnitOfWorkFactory, caller: str, claim: Claim, request_id: str | None,
-                             run: Callable[[], object]):  # type: ignore[no-untyped-def]
-    """R8: an impersonation attempt is refused and recorded; the record outlives the refused transaction."""
-    try:
-        return run()
-    except Refusal as refusal:
-        if refusal.reason == "IMPERSONATION":
-            def record(uow: UnitOfWork) -> None:
-                who = _beneficiary(uow, claim.beneficiary)
-                uow.settlements.record_impersonation(
-                    datetime.now(timezone.utc), f"region/{caller}", Party(who.region, who.psn_no), claim.credential,
-                    claim.holder_hash, claim.institution.code if claim.institution else None, request_id)
-            in_transaction(uow_factory, record)
-        raise
-
-
 def quote(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: str, claim: Claim) -> Quote:
-    """Who would pay how much; nothing moves."""
-    return _recording_impersonation(uow_factory, caller, claim, None, lambda: in_transaction(
-        uow_factory, lambda uow: _plan(uow, policies, caller, claim, lock=False), readonly=True))
+    """Who would pay how much; nothing moves, and nothing is recorded: an attempt at impersonation
+    is recorded when it tries to pay (Settle), not when it asks."""
+    return in_transaction(uow_factory, lambda uow: _plan(uow, policies, caller, claim, lock=False), readonly=True)
 
 
 def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: str, claim: Claim,
            settlement_id: str, key: RequestKey, render: Callable[[Settlement], bytes]) -> bytes:
-    """Pays the bill; ``settlement_id`` is the caller's choice (AIP-133) or empty for a UUID."""
+    """Pays the bill; ``settlement_id`` is the caller's choice (AIP-133) in its own namespace, or
+    empty for a UUID."""
 
     def work(uow: UnitOfWork) -> Settlement:
-        if settlement_id and uow.settlements.get(settlement_id) is not None:
-            raise refuse("SETTLEMENT_ID_TAKEN", f"settlements/{settlement_id} already exists", None,
-                         Category.ALREADY_EXISTS, settlement=f"settlements/{settlement_id}")
+        if settlement_id and uow.settlements.get(caller, settlement_id) is not None:
+            raise refuse("SETTLEMENT_ID_TAKEN", f"regions/{caller}/settlements/{settlement_id} already exists", None,
+                         Category.ALREADY_EXISTS, settlement=f"regions/{caller}/settlements/{settlement_id}")
         plan = _plan(uow, policies, caller, claim, lock=uow.locks_rows)
         now = datetime.now(timezone.utc)
         institution = claim.institution
@@ -114,25 +97,34 @@ def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: 
         uow.ledger.post([t for line in plan.lines for t in ledger.pay(line.grantor, caller, line.amount)], now, seq)
         return replace(record, filed=seq)
 
-    return _recording_impersonation(uow_factory, caller, claim, key.request_id,
-                                    lambda: run_once(uow_factory, key, work, render))
+    def recorded(uow: UnitOfWork, refusal: Refusal) -> None:
+        """R8: an impersonation attempt on a known patient is recorded, once per request."""
+        if refusal.reason == "IMPERSONATION" and (patient := _patient(uow, claim.beneficiary)) is not None:
+            uow.settlements.record_impersonation(
+                datetime.now(timezone.utc), f"region/{caller}", Party(patient.region, patient.psn_no),
+                claim.credential, claim.holder_hash, claim.institution.code if claim.institution else None,
+                key.request_id)
+
+    return run_once(uow_factory, key, work, render, recorded)
 
 
-def reverse(uow_factory: UnitOfWorkFactory, caller: str, settlement_id: str, amount: int, key: RequestKey,
+def reverse(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped, amount: int, key: RequestKey,
             render: Callable[[Settlement], bytes]) -> bytes:
     """Refunds ``amount`` (0: all that is left) to the grantors who paid, last drawn first. A grantor
-    whose enrolment has ended since gets it released straight back to their region (R14)."""
+    whose enrolment has ended since gets it released straight back to their region (R14). Only the
+    region that settled the bill reverses it: the name says which, so another region is refused
+    before anything is looked up."""
 
     def work(uow: UnitOfWork) -> Settlement:
-        settlement = _get(uow, settlement_id)
-        if caller != settlement.treatment_region:
+        if caller != name.region:
             raise Refusal(Category.PERMISSION_DENIED, "NOT_TREATMENT_REGION", "only the region that settled a "
                           "bill may reverse it", metadata={"caller_region": caller,
-                                                           "treatment_region": settlement.treatment_region})
+                                                           "settlement": _name(name)})
+        settlement = _own(uow, name)
         plan = refund_plan(settlement.lines, amount or (settlement.paid - settlement.refunded))
         if not plan:
             raise refuse("NOTHING_TO_REFUND", "mutual aid paid nothing that is not refunded already", "R6",
-                         settlement=f"settlements/{settlement.id}")
+                         settlement=settlement.name)
         if uow.locks_rows:
             uow.ledger.balances([ledger.share(line.grantor) for line, _ in plan], lock=True)
         now = datetime.now(timezone.utc)
@@ -145,18 +137,23 @@ def reverse(uow_factory: UnitOfWorkFactory, caller: str, settlement_id: str, amo
             if grantor is None or not grantor.status.active:  # R14: an ended grantor's money goes home at once
                 entries += ledger.release(line.grantor, take)
         uow.ledger.post(entries, now, settlement.filed)
-        return _get(uow, settlement_id)
+        return _own(uow, name)
 
     return run_once(uow_factory, key, work, render)
 
 
-def get(uow_factory: UnitOfWorkFactory, caller: str, settlement_id: str) -> Settlement:
-    settlement = in_transaction(uow_factory, lambda uow: _get(uow, settlement_id), readonly=True)
-    parties = {settlement.treatment_region, settlement.beneficiary.region} | {l.grantor.region for l in settlement.lines}
-    if caller not in parties:
-        raise Refusal(Category.PERMISSION_DENIED, "REGION_NOT_PARTY", f"region {caller} is no party to this "
-                      "settlement", metadata={"caller_region": caller, "settlement": f"settlements/{settlement_id}"})
-    return settlement
+def get(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped) -> SettlementView:
+    """What ``caller`` may see of the settlement. In its own namespace a caller learns that an id is
+    free (NOT_FOUND); elsewhere, a settlement that does not exist and one it is no party to get the
+    same refusal (AIP-211)."""
+    found = in_transaction(uow_factory, lambda uow: _own(uow, name) if caller == name.region
+                           else uow.settlements.get(name.region, name.id), readonly=True)
+    view = settlement_view(found, caller) if found is not None else None
+    if view is None:
+        raise Refusal(Category.PERMISSION_DENIED, "REGION_NOT_PARTY", f"region {caller} may not read "
+                      f"{_name(name)}: it is no party to such a settlement",
+                      metadata={"caller_region": caller, "settlement": _name(name)})
+    return view
 
 
 def page(uow_factory: UnitOfWorkFactory, member: Party, as_grantor: bool, start: datetime | None,
@@ -166,9 +163,14 @@ def page(uow_factory: UnitOfWorkFactory, member: Party, as_grantor: bool, start:
     return rows[:size], len(rows) > size
 
 
-def _get(uow: UnitOfWork, settlement_id: str) -> Settlement:
-    settlement = uow.settlements.get(settlement_id)
+def _name(name: Scoped) -> str:
+    return f"regions/{name.region}/settlements/{name.id}"
+
+
+def _own(uow: UnitOfWork, name: Scoped) -> Settlement:
+    """A settlement in the caller's own namespace."""
+    settlement = uow.settlements.get(name.region, name.id)
     if settlement is None:
-        raise Refusal(Category.NOT_FOUND, "SETTLEMENT_NOT_FOUND", f"no settlement settlements/{settlement_id}",
-                      metadata={"settlement": f"settlements/{settlement_id}"})
+        raise Refusal(Category.NOT_FOUND, "SETTLEMENT_NOT_FOUND", f"no settlement {_name(name)}",
+                      metadata={"settlement": _name(name)})
     return settlement

@@ -38,8 +38,10 @@ class SqlBindings:
                         Party(row.beneficiary_region, row.beneficiary_psn_no), Relationship(row.relationship),
                         Status(row.status), row.policy, tuple(history[row.seq]), row.seq) for row in rows]
 
-    def get(self, binding_id: str) -> Binding | None:
-        found = self._load(self._conn.execute(select(bindings).where(bindings.c.id == binding_id)).all())
+    def get(self, region: str, binding_id: str) -> Binding | None:
+        """The binding ``regions/{region}/bindings/{binding_id}`` (ids are unique per grantor region)."""
+        found = self._load(self._conn.execute(select(bindings).where(
+            bindings.c.grantor_region == region, bindings.c.id == binding_id)).all())
         return found[0] if found else None
 
     def live_between(self, grantor: Party, beneficiary: Party) -> Binding | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, exists, select
+from sqlalchemy import Connection, Row, and_, bindparam, exists, func, select
 
 from gateway.domain.bindings import Party
+from gateway.domain.clock import china_day
 from gateway.domain.members import Member
 from gateway.domain.policies import Use
 from gateway.domain.settlements import (ActiveBinding, CredentialType, InstitutionKind, ItemCategory, PaidLine,
@@ -14,8 +16,11 @@ from gateway.domain.settlements import (ActiveBinding, CredentialType, Instituti
 from gateway.service.ports import Conflict
 from gateway.store.direct import Direct, insert
 from gateway.store.members import member_of, utc
-from gateway.store.tables import (bindings, impersonation_attempts, members, refunds, settlement_lines as lines,
-                                  settlements)
+from gateway.store.tables import bindings, members, refunds, settlement_lines as lines, settlements
+from gateway.store.tables import impersonation_attempts as attempts
+
+MAX_ATTEMPT_ROWS = 1000  # distinct impersonation rows per caller and day; the rest are counted on one row
+OVERFLOW = {"beneficiary_region": "", "beneficiary_psn_no": "", "credential": "", "holder_hash": ""}
 
 
 ACTIVE_BINDINGS = Direct(
@@ -51,8 +56,10 @@ class SqlSettlements:
                  "amount": line.amount, "refunded": line.refunded} for line in s.lines])
         return seq
 
-    def get(self, settlement_id: str) -> Settlement | None:
-        found = self._load(self._conn.execute(select(settlements).where(settlements.c.id == settlement_id)).all())
+    def get(self, region: str, settlement_id: str) -> Settlement | None:
+        """The settlement ``regions/{region}/settlements/{settlement_id}`` (ids are unique per settling region)."""
+        found = self._load(self._conn.execute(select(settlements).where(
+            settlements.c.treatment_region == region, settlements.c.id == settlement_id)).all())
         return found[0] if found else None
 
     def page(self, member: Party, as_grantor: bool, start: datetime | None, end: datetime | None,
@@ -83,12 +90,29 @@ class SqlSettlements:
         self._conn.execute(refunds.insert().values(id=refund.id, settlement_seq=settlement.filed, amount=refund.amount,
                                                    actor=refund.actor, at=refund.at))
 
-    def record_impersonation(self, at: datetime, caller: str, beneficiary: Party | None, credential: CredentialType,
+    def record_impersonation(self, at: datetime, caller: str, beneficiary: Party, credential: CredentialType,
                              holder_hash: str, institution_code: str | None, request_id: str | None) -> None:
-        self._conn.execute(impersonation_attempts.insert().values(
-            at=at, caller=caller, beneficiary_region=beneficiary and beneficiary.region,
-            beneficiary_psn_no=beneficiary and beneficiary.psn_no, credential=credential.value,
-            holder_hash=holder_hash, institution_code=institution_code, request_id=request_id))
+        """Counts the attempt on its row for the day, caller, patient, credential type and presented ID hash;
+        past MAX_ATTEMPT_ROWS such rows for the caller and day, on the caller's one overflow row."""
+        key = {"day": china_day(at), "caller": caller, "beneficiary_region": beneficiary.region,
+               "beneficiary_psn_no": beneficiary.psn_no, "credential": credential.value, "holder_hash": holder_hash}
+        if self._count_attempt(key, at, institution_code, request_id):
+            return
+        rows = self._conn.execute(select(func.count()).select_from(attempts).where(
+            attempts.c.day == key["day"], attempts.c.caller == caller)).scalar_one()
+        if rows >= MAX_ATTEMPT_ROWS:
+            key = {**key, **OVERFLOW}
+            if self._count_attempt(key, at, institution_code, request_id):
+                return
+        self._conn.execute(attempts.insert().values(**key, attempts=1, first_at=at, last_at=at,
+                                                    last_institution_code=institution_code,
+                                                    last_request_id=request_id))
+
+    def _count_attempt(self, key: dict[str, Any], at: datetime, institution_code: str | None,
+                       request_id: str | None) -> bool:
+        return self._conn.execute(attempts.update().where(*(attempts.c[k] == v for k, v in key.items())).values(
+            attempts=attempts.c.attempts + 1, last_at=at, last_institution_code=institution_code,
+            last_request_id=request_id)).rowcount == 1
 
     def _load(self, rows: list[Row]) -> list[Settlement]:
         if not rows:

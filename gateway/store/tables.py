@@ -3,8 +3,9 @@ it; a test checks that the two agree."""
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
-                        String, Table, UniqueConstraint, text)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
+                        LargeBinary, MetaData, String, Table, UniqueConstraint, false, text)
+from sqlalchemy.sql.naming import conv
 
 metadata = MetaData(naming_convention={
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
@@ -41,7 +42,9 @@ request_log = Table(
     Column("request_id", String(64), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
     Column("response", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("refused", Boolean, nullable=False, server_default=false(),
+           comment="the answer is a refusal, stored as JSON"),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 LIVE = "status IN ('pending_confirmation', 'pending_review', 'active')"
@@ -49,7 +52,7 @@ LIVE = "status IN ('pending_confirmation', 'pending_review', 'active')"
 bindings = Table(
     "bindings", metadata,
     Column("seq", Id, primary_key=True, autoincrement=True, comment="filing order (R9)"),
-    Column("id", String(63), nullable=False, unique=True),
+    Column("id", String(63), nullable=False, comment="unique within the grantor's region, which filed it"),
     Column("grantor_region", String(6), nullable=False),
     Column("grantor_psn_no", String(40), nullable=False),
     Column("beneficiary_region", String(6), nullable=False),
@@ -59,6 +62,7 @@ bindings = Table(
     Column("policy", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("grantor_region", "id"),
     Index("ix_bindings_grantor", "grantor_region", "grantor_psn_no"),
     Index("ix_bindings_beneficiary", "beneficiary_region", "beneficiary_psn_no"),
     # At most one live binding per grantor and beneficiary.
@@ -112,7 +116,7 @@ transfers = Table(
 settlements = Table(
     "settlements", metadata,
     Column("seq", Id, primary_key=True, autoincrement=True),
-    Column("id", String(63), nullable=False, unique=True),
+    Column("id", String(63), nullable=False, comment="unique within the region that settled it"),
     Column("treatment_region", String(6), nullable=False),
     Column("beneficiary_region", String(6), nullable=False),
     Column("beneficiary_psn_no", String(40), nullable=False),
@@ -125,6 +129,7 @@ settlements = Table(
     Column("personal_part", BigInteger, nullable=False),
     Column("items", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("treatment_region", "id"),
     Index("ix_settlements_beneficiary", "beneficiary_region", "beneficiary_psn_no", "created_at"),
 )
 
@@ -154,12 +159,17 @@ refunds = Table(
 impersonation_attempts = Table(
     "impersonation_attempts", metadata,
     Column("seq", Id, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("day", Date, nullable=False, comment="in Asia/Shanghai"),
     Column("caller", String(64), nullable=False),
-    Column("beneficiary_region", String(6)),
-    Column("beneficiary_psn_no", String(40)),
+    Column("beneficiary_region", String(6), nullable=False, comment="'' on a caller's overflow row"),
+    Column("beneficiary_psn_no", String(40), nullable=False),
     Column("credential", String(24), nullable=False),
     Column("holder_hash", String(64), nullable=False, comment="HMAC of the presented credential's ID number"),
-    Column("institution_code", String(40)),
-    Column("request_id", String(64)),
+    Column("attempts", Integer, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("last_institution_code", String(40)),
+    Column("last_request_id", String(64)),
+    UniqueConstraint("day", "caller", "beneficiary_region", "beneficiary_psn_no", "credential", "holder_hash",
+                     name=conv("uq_impersonation_attempts_day")),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gateway.service.ports import Conflict, PriorAnswer
@@ -17,7 +17,7 @@ from gateway.store.settlements import SqlSettlements
 from gateway.store.tables import request_log
 
 
-FIND_REQUEST = Direct(select(request_log.c.fingerprint, request_log.c.response).where(
+FIND_REQUEST = Direct(select(request_log.c.fingerprint, request_log.c.response, request_log.c.refused).where(
     request_log.c.caller == bindparam("caller"), request_log.c.request_id == bindparam("request_id")))
 ADD_REQUEST = Direct(insert(request_log))
 
@@ -28,11 +28,19 @@ class SqlRequestLog:
 
     def find(self, caller: str, request_id: str) -> PriorAnswer | None:
         row = FIND_REQUEST.first(self._conn, {"caller": caller, "request_id": request_id})
-        return PriorAnswer(row.fingerprint, bytes(row.response)) if row else None
+        return PriorAnswer(row.fingerprint, bytes(row.response), bool(row.refused)) if row else None
 
     def add(self, caller: str, request_id: str, answer: PriorAnswer) -> None:
         ADD_REQUEST.run(self._conn, {"caller": caller, "request_id": request_id, "fingerprint": answer.fingerprint,
-                                     "response": answer.response, "created_at": datetime.now(timezone.utc)})
+                                     "response": answer.response, "refused": answer.refused,
+                                     "created_at": datetime.now(timezone.utc)})
+
+    def prune(self, before: datetime, limit: int) -> int:
+        """Forgets up to ``limit`` of the oldest requests stored before ``before``; returns how many."""
+        oldest = select(request_log.c.caller, request_log.c.request_id).where(
+            request_log.c.created_at < before).order_by(request_log.c.created_at).limit(limit)
+        return self._conn.execute(request_log.delete().where(
+            tuple_(request_log.c.caller, request_log.c.request_id).in_(oldest))).rowcount
 
 
 class SqlUnitOfWork:

@@ -192,7 +192,7 @@ def main(fd: int) -> None:
     logs.configure(config["log_level"])
     for name, content in config["shared"].items():
         share(name, content)
-    engine = make_engine(config["database_url"], pool_size=1)
+    engine = make_engine(config["database_url"], pool_size=1, synchronous=config["synchronous"])
     writer = BatchWriter(engine, Checkpointer(engine))
     freeze_startup_objects()
     link.send(dumps(os.getpid()))

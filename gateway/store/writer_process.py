@@ -26,8 +26,8 @@ class WriterProcess:
 
     def __init__(self, database_url: str, shared: tuple[Shared, ...] = (), log_level: str = "INFO",
                  observe: Callable[[int, float], None] = lambda units, seconds: None,
-                 on_lost: Callable[[], None] = lambda: None) -> None:
-        self._config = {"database_url": database_url, "log_level": log_level,
+                 on_lost: Callable[[], None] = lambda: None, synchronous: str = "FULL") -> None:
+        self._config = {"database_url": database_url, "log_level": log_level, "synchronous": synchronous,
                         "shared": {s.name: dict(s) for s in shared}}
         self._observe = observe  # (units of work in the batch, seconds its commit took)
         self._on_lost = on_lost  # the writer died: the server should stop

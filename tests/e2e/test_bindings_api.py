@@ -33,7 +33,7 @@ def test_another_region_of_the_province_cannot_file_for_a_grantor_it_does_not_in
     grantor, _ = world.member("320300")
     beneficiary, _ = world.member("320100")
     code, reason, meta, _ = refused(world.bindings("320100").CreateBinding, pb.CreateBindingRequest(
-        request_id="steal-1", grantor=grantor, beneficiary=pb.MemberRef(name=beneficiary),
+        request_id="steal-1", grantor=grantor, beneficiary=beneficiary,
         relationship=pb.RELATIONSHIP_FATHER))
     assert (code, reason, meta) == (grpc.StatusCode.PERMISSION_DENIED, "REGION_NOT_CALLER",
                                     {"caller_region": "320100", "region": "320300"})
@@ -43,7 +43,8 @@ def test_jiangsu_spouse_binding_is_active_only_after_the_beneficiary_region_conf
     grantor, _ = world.member("320300")
     spouse, number = world.member("320100")
     filed = world.bindings("320300").CreateBinding(pb.CreateBindingRequest(
-        request_id="spouse-1", grantor=grantor, beneficiary=pb.MemberRef(id_number=number),
+        request_id="spouse-1", grantor=grantor,
+        beneficiary_person=pb.PersonRef(id_number=number, insuring_region="320100"),
         relationship=pb.RELATIONSHIP_SPOUSE), timeout=T)
     assert (filed.status, filed.beneficiary) == (pb.BINDING_STATUS_PENDING_CONFIRMATION, spouse)
     code, reason, meta, _ = refused(world.bindings("320300").ConfirmBinding,
@@ -141,7 +142,7 @@ def test_refusals_name_their_rule(world, relationship, reason, rule):
     grantor, _ = world.member("420100")
     beneficiary, _ = world.member("420100")
     code, got, meta, _ = refused(world.bindings("420100").CreateBinding, pb.CreateBindingRequest(
-        request_id=f"refuse-{relationship}", grantor=grantor, beneficiary=pb.MemberRef(name=beneficiary),
+        request_id=f"refuse-{relationship}", grantor=grantor, beneficiary=beneficiary,
         relationship=relationship))
     assert (code, got, meta["rule"]) == (grpc.StatusCode.FAILED_PRECONDITION, reason, rule)
 
@@ -150,7 +151,7 @@ def test_resident_grantor_is_refused_by_r1(world):
     grantor, _ = world.member("420100", kind=RESIDENT)
     beneficiary, _ = world.member("420100")
     code, reason, meta, _ = refused(world.bindings("420100").CreateBinding, pb.CreateBindingRequest(
-        request_id="r1", grantor=grantor, beneficiary=pb.MemberRef(name=beneficiary),
+        request_id="r1", grantor=grantor, beneficiary=beneficiary,
         relationship=pb.RELATIONSHIP_SON))
     assert (code, reason, meta["rule"], meta["insurance_type"]) == (
         grpc.StatusCode.FAILED_PRECONDITION, "GRANTOR_NOT_EMPLOYEE_INSURED", "R1", "resident")
@@ -168,7 +169,7 @@ def test_simultaneous_creates_for_one_pair_yield_one_binding(world):
     beneficiary, _ = world.member("421000")
     stub = world.bindings("421000")
     calls = [stub.CreateBinding.future(pb.CreateBindingRequest(
-        request_id=f"race-{i}", grantor=grantor, beneficiary=pb.MemberRef(name=beneficiary),
+        request_id=f"race-{i}", grantor=grantor, beneficiary=beneficiary,
         relationship=pb.RELATIONSHIP_FATHER), timeout=T) for i in range(8)]
     outcomes = []
     for call in calls:

@@ -54,7 +54,7 @@ class World:
 
     def create(self, grantor: str, beneficiary: str, relationship: int, by: str | None = None, **kw) -> bpb.Binding:
         return self.bindings(by or region_of(grantor)).CreateBinding(bpb.CreateBindingRequest(
-            request_id=self.next_id("create"), grantor=grantor, beneficiary=bpb.MemberRef(name=beneficiary),
+            request_id=self.next_id("create"), grantor=grantor, beneficiary=beneficiary,
             relationship=relationship, **kw), timeout=T)
 
     def fund(self, grantor: str, fen: int) -> accounts_pb2.Account:
@@ -82,7 +82,7 @@ class World:
         kind = kind or (spb.INSTITUTION_KIND_PHARMACY if use == spb.USE_PHARMACY else spb.INSTITUTION_KIND_HOSPITAL)
         medical = use in (spb.USE_OUTPATIENT, spb.USE_INPATIENT, spb.USE_PHARMACY)
         return spb.SettlementClaim(
-            beneficiary=bpb.MemberRef(name=beneficiary),
+            beneficiary=beneficiary,
             credential=spb.Credential(type=spb.CREDENTIAL_TYPE_E_VOUCHER,
                                       holder_id_number=self.numbers[holder or beneficiary]),
             institution=spb.Institution(code=f"H{region}0001", kind=kind, designated=designated, region=region)
@@ -92,7 +92,7 @@ class World:
 
     def settle(self, claim: spb.SettlementClaim, region: str | None = None, request_id: str | None = None):
         region = region or (claim.institution.region if claim.HasField("institution")
-                            else region_of(claim.beneficiary.name))
+                            else region_of(claim.beneficiary))
         return self.settlements(region).Settle(spb.SettleRequest(
             request_id=request_id or self.next_id("settle"), claim=claim), timeout=T)
 

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.domain.bindings import Cause, Party, Status
 from gateway.domain.errors import Refusal
+from gateway.domain.regions import Scoped
 from gateway.domain.members import EnrolmentStatus as S, InsuranceType as T, MemberReport
 from gateway.domain.relationships import Relationship as R
 from gateway.policies import load
@@ -69,7 +70,7 @@ def test_cross_province_switch_is_read_on_every_request(engine):
     now = datetime.now(timezone.utc)
     in_transaction(uow, lambda u: u.cross_province.set_open("44", "32", True, "operator/ops", now))
     binding_id = create(uow, Party("320300", "G"), Party("440100", "B"), request_id="x2")
-    assert service.get(uow, "440100", binding_id).status is Status.ACTIVE
+    assert service.get(uow, "440100", Scoped("320300", binding_id)).status is Status.ACTIVE
     in_transaction(uow, lambda u: u.cross_province.set_open("32", "44", False, "operator/ops", now))
     assert not in_transaction(uow, lambda u: u.cross_province.is_open("44", "32"))
 
@@ -82,14 +83,14 @@ def test_terminated_or_transferred_member_ends_every_live_binding(engine):
     second = create(uow, Party("420100", "G"), Party("420100", "B2"), R.DAUGHTER, "e2")
     other = create(uow, Party("420100", "B3"), Party("420100", "B2"), R.ELDER_SISTER, "e3")
     enrol(uow, "420100", "G", status=S.LAPSED)  # lapsed contributions end nothing (R2)
-    assert service.get(uow, "420100", first).status is Status.ACTIVE
+    assert service.get(uow, "420100", Scoped("420100", first)).status is Status.ACTIVE
     enrol(uow, "420100", "G", status=S.TERMINATED)
     for binding_id in (first, second):
-        binding = service.get(uow, "420100", binding_id)
+        binding = service.get(uow, "420100", Scoped("420100", binding_id))
         assert (binding.status, binding.history[-1].cause, binding.history[-1].actor) == (
             Status.ENDED, Cause.GRANTOR_TERMINATED, "gateway")
-    assert service.get(uow, "420100", other).status is Status.ACTIVE
+    assert service.get(uow, "420100", Scoped("420100", other)).status is Status.ACTIVE
     in_transaction(uow, lambda u: report_members(u, "420100", [
         MemberReport("B2", "hash-B2", "421000", T.EMPLOYEE, S.NORMAL)]))  # B2 transfers out to Jingzhou
-    ended = service.get(uow, "420100", other)
+    ended = service.get(uow, "420100", Scoped("420100", other))
     assert (ended.status, ended.history[-1].cause) == (Status.ENDED, Cause.BENEFICIARY_TRANSFERRED)

@@ -11,6 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from gateway.domain.regions import Scoped
 from gateway.domain.bindings import Party
 from gateway.domain.errors import Refusal
 from gateway.domain.members import EnrolmentStatus as S, InsuranceType as T, MemberReport
@@ -99,7 +100,7 @@ class LedgerMachine(RuleBasedStateMachine):
         index = data.draw(st.integers(min_value=0, max_value=len(self.paid) - 1))
         settlement_id, left = self.paid[index]
         try:
-            done = pickle.loads(settlements.reverse(self.uow, REGION, settlement_id, amount, self.key(),
+            done = pickle.loads(settlements.reverse(self.uow, REGION, Scoped(REGION, settlement_id), amount, self.key(),
                                                     pickle.dumps))
         except Refusal as refusal:
             assert refusal.reason in ("REFUND_EXCEEDS_PAYMENT", "NOTHING_TO_REFUND") and (amount > left or left == 0)

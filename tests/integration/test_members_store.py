@@ -72,7 +72,12 @@ def test_a_refused_batch_writes_nothing(engine, hasher):
         service.upsert_members(uow, "320300", reports, RequestKey("region/320300", "r1", "f"), render)
     assert err.value.reason == "MEMBER_ALREADY_ENROLLED"
     with engine.connect() as conn:
-        assert conn.execute(select(members)).all() == [] and conn.execute(select(request_log)).all() == []
+        assert conn.execute(select(members)).all() == []
+        stored = conn.execute(select(request_log)).all()
+    assert [(r.request_id, r.refused) for r in stored] == [("r1", True)]  # the refusal is the request's answer
+    with pytest.raises(Refusal) as again:  # and a retry gets it again, whatever has changed since
+        service.upsert_members(uow, "320300", reports, RequestKey("region/320300", "r1", "f"), render)
+    assert again.value == err.value
 
 
 def test_concurrent_retries_of_one_request_apply_once(engine, hasher):

@@ -20,8 +20,11 @@ def person(region: str, who: str, kind=T.EMPLOYEE, status=S.NORMAL) -> Member:
 
 
 def outcome(grantor, beneficiary, relationship, pair_open=False):
+    """``beneficiary`` is a Member, or the region code named for a member the gateway does not know."""
+    known = isinstance(beneficiary, Member)
     try:
-        return decide(grantor, beneficiary, relationship, POLICIES[grantor.region[:2]], pair_open)
+        return decide(grantor, beneficiary.region if known else beneficiary, beneficiary if known else None,
+                      relationship, POLICIES[grantor.region[:2]], pair_open)
     except Refusal as refusal:
         return (refusal.reason, refusal.rule)
 
@@ -48,6 +51,15 @@ CASES = [
      False, ("BENEFICIARY_NOT_NORMALLY_INSURED", "R3")),
     ("R3 lapsed beneficiary refused", person(WUHAN, "g"), person(WUHAN, "b", status=S.LAPSED), R.DAUGHTER, False,
      ("BENEFICIARY_NOT_NORMALLY_INSURED", "R3")),
+    ("R3 unknown beneficiary refused alike", person(WUHAN, "g"), JINGZHOU, R.DAUGHTER, False,
+     ("BENEFICIARY_NOT_NORMALLY_INSURED", "R3")),
+    # What the caller may know comes first: geography (R5) refuses before anything of the beneficiary is told.
+    ("R5 before R3: terminated beneficiary in a closed province", person(XUZHOU, "g"),
+     person(GUANGZHOU, "b", status=S.TERMINATED), R.MOTHER, False, ("CROSS_PROVINCE_CLOSED", "R5")),
+    ("R5 before R3: unknown beneficiary in a closed province", person(XUZHOU, "g"), GUANGZHOU, R.MOTHER, False,
+     ("CROSS_PROVINCE_CLOSED", "R5")),
+    ("R5 before R3: unknown beneficiary outside the pooling region", person(GUANGZHOU, "g"), YUNFU, R.MOTHER, False,
+     ("OUTSIDE_POOLING_REGION", "R5")),
     # R4: scope of the grantor's province; never the spouse's parents; never oneself.
     ("R4 sibling accepted under broad scope (Hubei)", person(WUHAN, "g"), person(JINGZHOU, "b"), R.YOUNGER_SISTER,
      False, Status.ACTIVE),
@@ -105,3 +117,13 @@ def test_every_province_policy_is_narrow_or_broad_and_names_its_sources():
     (S.LAPSED, True, None), (S.NORMAL, False, None)])
 def test_r14_which_status_changes_end_bindings(status, as_grantor, cause):
     assert end_cause(person(WUHAN, "m", status=status), as_grantor) == cause
+
+
+def test_an_r3_refusal_tells_nothing_of_the_beneficiarys_enrolment():
+    terminated, lapsed = person(JINGZHOU, "t", status=S.TERMINATED), person(JINGZHOU, "l", status=S.LAPSED)
+    refusals = []
+    for beneficiary in (terminated, lapsed, None):
+        with pytest.raises(Refusal) as err:
+            decide(person(WUHAN, "g"), JINGZHOU, beneficiary, R.SON, POLICIES["42"], False)
+        refusals.append((err.value.reason, err.value.message, err.value.metadata))
+    assert refusals[0] == refusals[1] == refusals[2] and refusals[0][2] == {}

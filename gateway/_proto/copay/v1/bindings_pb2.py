@@ -25,39 +25,39 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63opay/v1/bindings.proto\x12\x08\x63opay.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x02\n\x07\x42inding\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07grantor\x18\x02 \x01(\t\x12\x13\n\x0b\x62\x65neficiary\x18\x03 \x01(\t\x12,\n\x0crelationship\x18\x04 \x01(\x0e\x32\x16.copay.v1.Relationship\x12\'\n\x06status\x18\x05 \x01(\x0e\x32\x17.copay.v1.BindingStatus\x12\x0e\n\x06policy\x18\x06 \x01(\t\x12,\n\x07history\x18\x07 \x03(\x0b\x32\x1b.copay.v1.BindingTransition\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9f\x01\n\x11\x42indingTransition\x12\'\n\x06status\x18\x01 \x01(\x0e\x32\x17.copay.v1.BindingStatus\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12(\n\x05\x63\x61use\x18\x04 \x01(\x0e\x32\x19.copay.v1.TransitionCause\":\n\tMemberRef\x12\x0e\n\x04name\x18\x01 \x01(\tH\x00\x12\x13\n\tid_number\x18\x02 \x01(\tH\x00\x42\x08\n\x06member\"\xa7\x01\n\x14\x43reateBindingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07grantor\x18\x02 \x01(\t\x12(\n\x0b\x62\x65neficiary\x18\x03 \x01(\x0b\x32\x13.copay.v1.MemberRef\x12,\n\x0crelationship\x18\x04 \x01(\x0e\x32\x16.copay.v1.Relationship\x12\x12\n\nbinding_id\x18\x05 \x01(\t\"9\n\x15\x43onfirmBindingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"9\n\x15\x41pproveBindingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"c\n\x14RevokeBindingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12)\n\x06reason\x18\x03 \x01(\x0e\x32\x19.copay.v1.TransitionCause\"!\n\x11GetBindingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x98\x01\n\x13ListBindingsRequest\x12\x11\n\x07grantor\x18\x01 \x01(\tH\x00\x12\x15\n\x0b\x62\x65neficiary\x18\x02 \x01(\tH\x00\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.copay.v1.BindingStatus\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\tB\x07\n\x05party\"T\n\x14ListBindingsResponse\x12#\n\x08\x62indings\x18\x01 \x03(\x0b\x32\x11.copay.v1.Binding\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xc7\x05\n\x0cRelationship\x12\x1c\n\x18RELATIONSHIP_UNSPECIFIED\x10\x00\x12\x17\n\x13RELATIONSHIP_SPOUSE\x10\x01\x12\x17\n\x13RELATIONSHIP_FATHER\x10\x02\x12\x17\n\x13RELATIONSHIP_MOTHER\x10\x03\x12\x14\n\x10RELATIONSHIP_SON\x10\x04\x12\x19\n\x15RELATIONSHIP_DAUGHTER\x10\x05\x12\x1e\n\x1aRELATIONSHIP_ELDER_BROTHER\x10\x06\x12 \n\x1cRELATIONSHIP_YOUNGER_BROTHER\x10\x07\x12\x1d\n\x19RELATIONSHIP_ELDER_SISTER\x10\x08\x12\x1f\n\x1bRELATIONSHIP_YOUNGER_SISTER\x10\t\x12%\n!RELATIONSHIP_PATERNAL_GRANDFATHER\x10\n\x12%\n!RELATIONSHIP_PATERNAL_GRANDMOTHER\x10\x0b\x12%\n!RELATIONSHIP_MATERNAL_GRANDFATHER\x10\x0c\x12%\n!RELATIONSHIP_MATERNAL_GRANDMOTHER\x10\r\x12\"\n\x1eRELATIONSHIP_PATERNAL_GRANDSON\x10\x0e\x12\'\n#RELATIONSHIP_PATERNAL_GRANDDAUGHTER\x10\x0f\x12\"\n\x1eRELATIONSHIP_MATERNAL_GRANDSON\x10\x10\x12\'\n#RELATIONSHIP_MATERNAL_GRANDDAUGHTER\x10\x11\x12\x1e\n\x1aRELATIONSHIP_SPOUSE_FATHER\x10\x12\x12\x1e\n\x1aRELATIONSHIP_SPOUSE_MOTHER\x10\x13\x12%\n!RELATIONSHIP_FAMILY_ACCOUNT_PROXY\x10\x14*\xcc\x01\n\rBindingStatus\x12\x1e\n\x1a\x42INDING_STATUS_UNSPECIFIED\x10\x00\x12\'\n#BINDING_STATUS_PENDING_CONFIRMATION\x10\x01\x12!\n\x1d\x42INDING_STATUS_PENDING_REVIEW\x10\x02\x12\x19\n\x15\x42INDING_STATUS_ACTIVE\x10\x03\x12\x1a\n\x16\x42INDING_STATUS_REVOKED\x10\x04\x12\x18\n\x14\x42INDING_STATUS_ENDED\x10\x05*\xde\x03\n\x0fTransitionCause\x12 \n\x1cTRANSITION_CAUSE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TRANSITION_CAUSE_FILED\x10\x01\x12\x1e\n\x1aTRANSITION_CAUSE_CONFIRMED\x10\x02\x12\x1d\n\x19TRANSITION_CAUSE_APPROVED\x10\x03\x12$\n TRANSITION_CAUSE_GRANTOR_REQUEST\x10\x04\x12(\n$TRANSITION_CAUSE_BENEFICIARY_REQUEST\x10\x05\x12*\n&TRANSITION_CAUSE_CONFIRMATION_DECLINED\x10\x06\x12$\n TRANSITION_CAUSE_REVIEW_REJECTED\x10\x07\x12\'\n#TRANSITION_CAUSE_GRANTOR_TERMINATED\x10\x08\x12+\n\'TRANSITION_CAUSE_BENEFICIARY_TERMINATED\x10\t\x12(\n$TRANSITION_CAUSE_GRANTOR_TRANSFERRED\x10\n\x12,\n(TRANSITION_CAUSE_BENEFICIARY_TRANSFERRED\x10\x0b\x32\xb2\x03\n\x0f\x42indingsService\x12\x42\n\rCreateBinding\x12\x1e.copay.v1.CreateBindingRequest\x1a\x11.copay.v1.Binding\x12\x44\n\x0e\x43onfirmBinding\x12\x1f.copay.v1.ConfirmBindingRequest\x1a\x11.copay.v1.Binding\x12\x44\n\x0e\x41pproveBinding\x12\x1f.copay.v1.ApproveBindingRequest\x1a\x11.copay.v1.Binding\x12\x42\n\rRevokeBinding\x12\x1e.copay.v1.RevokeBindingRequest\x1a\x11.copay.v1.Binding\x12<\n\nGetBinding\x12\x1b.copay.v1.GetBindingRequest\x1a\x11.copay.v1.Binding\x12M\n\x0cListBindings\x12\x1d.copay.v1.ListBindingsRequest\x1a\x1e.copay.v1.ListBindingsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63opay/v1/bindings.proto\x12\x08\x63opay.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x02\n\x07\x42inding\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07grantor\x18\x02 \x01(\t\x12\x13\n\x0b\x62\x65neficiary\x18\x03 \x01(\t\x12,\n\x0crelationship\x18\x04 \x01(\x0e\x32\x16.copay.v1.Relationship\x12\'\n\x06status\x18\x05 \x01(\x0e\x32\x17.copay.v1.BindingStatus\x12\x0e\n\x06policy\x18\x06 \x01(\t\x12,\n\x07history\x18\x07 \x03(\x0b\x32\x1b.copay.v1.BindingTransition\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9f\x01\n\x11\x42indingTransition\x12\'\n\x06status\x18\x01 \x01(\x0e\x32\x17.copay.v1.BindingStatus\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12(\n\x05\x63\x61use\x18\x04 \x01(\x0e\x32\x19.copay.v1.TransitionCause\"7\n\tPersonRef\x12\x11\n\tid_number\x18\x01 \x01(\t\x12\x17\n\x0finsuring_region\x18\x02 \x01(\t\"\xdf\x01\n\x14\x43reateBindingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07grantor\x18\x02 \x01(\t\x12\x15\n\x0b\x62\x65neficiary\x18\x06 \x01(\tH\x00\x12\x31\n\x12\x62\x65neficiary_person\x18\x07 \x01(\x0b\x32\x13.copay.v1.PersonRefH\x00\x12,\n\x0crelationship\x18\x04 \x01(\x0e\x32\x16.copay.v1.Relationship\x12\x12\n\nbinding_id\x18\x05 \x01(\tB\x10\n\x0e\x62\x65neficiary_isJ\x04\x08\x03\x10\x04\"9\n\x15\x43onfirmBindingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"9\n\x15\x41pproveBindingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"c\n\x14RevokeBindingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12)\n\x06reason\x18\x03 \x01(\x0e\x32\x19.copay.v1.TransitionCause\"!\n\x11GetBindingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x98\x01\n\x13ListBindingsRequest\x12\x11\n\x07grantor\x18\x01 \x01(\tH\x00\x12\x15\n\x0b\x62\x65neficiary\x18\x02 \x01(\tH\x00\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.copay.v1.BindingStatus\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\tB\x07\n\x05party\"T\n\x14ListBindingsResponse\x12#\n\x08\x62indings\x18\x01 \x03(\x0b\x32\x11.copay.v1.Binding\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xc7\x05\n\x0cRelationship\x12\x1c\n\x18RELATIONSHIP_UNSPECIFIED\x10\x00\x12\x17\n\x13RELATIONSHIP_SPOUSE\x10\x01\x12\x17\n\x13RELATIONSHIP_FATHER\x10\x02\x12\x17\n\x13RELATIONSHIP_MOTHER\x10\x03\x12\x14\n\x10RELATIONSHIP_SON\x10\x04\x12\x19\n\x15RELATIONSHIP_DAUGHTER\x10\x05\x12\x1e\n\x1aRELATIONSHIP_ELDER_BROTHER\x10\x06\x12 \n\x1cRELATIONSHIP_YOUNGER_BROTHER\x10\x07\x12\x1d\n\x19RELATIONSHIP_ELDER_SISTER\x10\x08\x12\x1f\n\x1bRELATIONSHIP_YOUNGER_SISTER\x10\t\x12%\n!RELATIONSHIP_PATERNAL_GRANDFATHER\x10\n\x12%\n!RELATIONSHIP_PATERNAL_GRANDMOTHER\x10\x0b\x12%\n!RELATIONSHIP_MATERNAL_GRANDFATHER\x10\x0c\x12%\n!RELATIONSHIP_MATERNAL_GRANDMOTHER\x10\r\x12\"\n\x1eRELATIONSHIP_PATERNAL_GRANDSON\x10\x0e\x12\'\n#RELATIONSHIP_PATERNAL_GRANDDAUGHTER\x10\x0f\x12\"\n\x1eRELATIONSHIP_MATERNAL_GRANDSON\x10\x10\x12\'\n#RELATIONSHIP_MATERNAL_GRANDDAUGHTER\x10\x11\x12\x1e\n\x1aRELATIONSHIP_SPOUSE_FATHER\x10\x12\x12\x1e\n\x1aRELATIONSHIP_SPOUSE_MOTHER\x10\x13\x12%\n!RELATIONSHIP_FAMILY_ACCOUNT_PROXY\x10\x14*\xcc\x01\n\rBindingStatus\x12\x1e\n\x1a\x42INDING_STATUS_UNSPECIFIED\x10\x00\x12\'\n#BINDING_STATUS_PENDING_CONFIRMATION\x10\x01\x12!\n\x1d\x42INDING_STATUS_PENDING_REVIEW\x10\x02\x12\x19\n\x15\x42INDING_STATUS_ACTIVE\x10\x03\x12\x1a\n\x16\x42INDING_STATUS_REVOKED\x10\x04\x12\x18\n\x14\x42INDING_STATUS_ENDED\x10\x05*\xde\x03\n\x0fTransitionCause\x12 \n\x1cTRANSITION_CAUSE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TRANSITION_CAUSE_FILED\x10\x01\x12\x1e\n\x1aTRANSITION_CAUSE_CONFIRMED\x10\x02\x12\x1d\n\x19TRANSITION_CAUSE_APPROVED\x10\x03\x12$\n TRANSITION_CAUSE_GRANTOR_REQUEST\x10\x04\x12(\n$TRANSITION_CAUSE_BENEFICIARY_REQUEST\x10\x05\x12*\n&TRANSITION_CAUSE_CONFIRMATION_DECLINED\x10\x06\x12$\n TRANSITION_CAUSE_REVIEW_REJECTED\x10\x07\x12\'\n#TRANSITION_CAUSE_GRANTOR_TERMINATED\x10\x08\x12+\n\'TRANSITION_CAUSE_BENEFICIARY_TERMINATED\x10\t\x12(\n$TRANSITION_CAUSE_GRANTOR_TRANSFERRED\x10\n\x12,\n(TRANSITION_CAUSE_BENEFICIARY_TRANSFERRED\x10\x0b\x32\xb2\x03\n\x0f\x42indingsService\x12\x42\n\rCreateBinding\x12\x1e.copay.v1.CreateBindingRequest\x1a\x11.copay.v1.Binding\x12\x44\n\x0e\x43onfirmBinding\x12\x1f.copay.v1.ConfirmBindingRequest\x1a\x11.copay.v1.Binding\x12\x44\n\x0e\x41pproveBinding\x12\x1f.copay.v1.ApproveBindingRequest\x1a\x11.copay.v1.Binding\x12\x42\n\rRevokeBinding\x12\x1e.copay.v1.RevokeBindingRequest\x1a\x11.copay.v1.Binding\x12<\n\nGetBinding\x12\x1b.copay.v1.GetBindingRequest\x1a\x11.copay.v1.Binding\x12M\n\x0cListBindings\x12\x1d.copay.v1.ListBindingsRequest\x1a\x1e.copay.v1.ListBindingsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'copay.v1.bindings_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RELATIONSHIP']._serialized_start=1269
-  _globals['_RELATIONSHIP']._serialized_end=1980
-  _globals['_BINDINGSTATUS']._serialized_start=1983
-  _globals['_BINDINGSTATUS']._serialized_end=2187
-  _globals['_TRANSITIONCAUSE']._serialized_start=2190
-  _globals['_TRANSITIONCAUSE']._serialized_end=2668
+  _globals['_RELATIONSHIP']._serialized_start=1322
+  _globals['_RELATIONSHIP']._serialized_end=2033
+  _globals['_BINDINGSTATUS']._serialized_start=2036
+  _globals['_BINDINGSTATUS']._serialized_end=2240
+  _globals['_TRANSITIONCAUSE']._serialized_start=2243
+  _globals['_TRANSITIONCAUSE']._serialized_end=2721
   _globals['_BINDING']._serialized_start=71
   _globals['_BINDING']._serialized_end=379
   _globals['_BINDINGTRANSITION']._serialized_start=382
   _globals['_BINDINGTRANSITION']._serialized_end=541
-  _globals['_MEMBERREF']._serialized_start=543
-  _globals['_MEMBERREF']._serialized_end=601
-  _globals['_CREATEBINDINGREQUEST']._serialized_start=604
-  _globals['_CREATEBINDINGREQUEST']._serialized_end=771
-  _globals['_CONFIRMBINDINGREQUEST']._serialized_start=773
-  _globals['_CONFIRMBINDINGREQUEST']._serialized_end=830
-  _globals['_APPROVEBINDINGREQUEST']._serialized_start=832
-  _globals['_APPROVEBINDINGREQUEST']._serialized_end=889
-  _globals['_REVOKEBINDINGREQUEST']._serialized_start=891
-  _globals['_REVOKEBINDINGREQUEST']._serialized_end=990
-  _globals['_GETBINDINGREQUEST']._serialized_start=992
-  _globals['_GETBINDINGREQUEST']._serialized_end=1025
-  _globals['_LISTBINDINGSREQUEST']._serialized_start=1028
-  _globals['_LISTBINDINGSREQUEST']._serialized_end=1180
-  _globals['_LISTBINDINGSRESPONSE']._serialized_start=1182
-  _globals['_LISTBINDINGSRESPONSE']._serialized_end=1266
-  _globals['_BINDINGSSERVICE']._serialized_start=2671
-  _globals['_BINDINGSSERVICE']._serialized_end=3105
+  _globals['_PERSONREF']._serialized_start=543
+  _globals['_PERSONREF']._serialized_end=598
+  _globals['_CREATEBINDINGREQUEST']._serialized_start=601
+  _globals['_CREATEBINDINGREQUEST']._serialized_end=824
+  _globals['_CONFIRMBINDINGREQUEST']._serialized_start=826
+  _globals['_CONFIRMBINDINGREQUEST']._serialized_end=883
+  _globals['_APPROVEBINDINGREQUEST']._serialized_start=885
+  _globals['_APPROVEBINDINGREQUEST']._serialized_end=942
+  _globals['_REVOKEBINDINGREQUEST']._serialized_start=944
+  _globals['_REVOKEBINDINGREQUEST']._serialized_end=1043
+  _globals['_GETBINDINGREQUEST']._serialized_start=1045
+  _globals['_GETBINDINGREQUEST']._serialized_end=1078
+  _globals['_LISTBINDINGSREQUEST']._serialized_start=1081
+  _globals['_LISTBINDINGSREQUEST']._serialized_end=1233
+  _globals['_LISTBINDINGSRESPONSE']._serialized_start=1235
+  _globals['_LISTBINDINGSRESPONSE']._serialized_end=1319
+  _globals['_BINDINGSSERVICE']._serialized_start=2724
+  _globals['_BINDINGSSERVICE']._serialized_end=3158
 # @@protoc_insertion_point(module_scope)

@@ -131,27 +131,29 @@ class BindingTransition(_message.Message):
     cause: TransitionCause
     def __init__(self, status: _Optional[_Union[BindingStatus, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., cause: _Optional[_Union[TransitionCause, str]] = ...) -> None: ...
 
-class MemberRef(_message.Message):
-    __slots__ = ("name", "id_number")
-    NAME_FIELD_NUMBER: _ClassVar[int]
+class PersonRef(_message.Message):
+    __slots__ = ("id_number", "insuring_region")
     ID_NUMBER_FIELD_NUMBER: _ClassVar[int]
-    name: str
+    INSURING_REGION_FIELD_NUMBER: _ClassVar[int]
     id_number: str
-    def __init__(self, name: _Optional[str] = ..., id_number: _Optional[str] = ...) -> None: ...
+    insuring_region: str
+    def __init__(self, id_number: _Optional[str] = ..., insuring_region: _Optional[str] = ...) -> None: ...
 
 class CreateBindingRequest(_message.Message):
-    __slots__ = ("request_id", "grantor", "beneficiary", "relationship", "binding_id")
+    __slots__ = ("request_id", "grantor", "beneficiary", "beneficiary_person", "relationship", "binding_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     GRANTOR_FIELD_NUMBER: _ClassVar[int]
     BENEFICIARY_FIELD_NUMBER: _ClassVar[int]
+    BENEFICIARY_PERSON_FIELD_NUMBER: _ClassVar[int]
     RELATIONSHIP_FIELD_NUMBER: _ClassVar[int]
     BINDING_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     grantor: str
-    beneficiary: MemberRef
+    beneficiary: str
+    beneficiary_person: PersonRef
     relationship: Relationship
     binding_id: str
-    def __init__(self, request_id: _Optional[str] = ..., grantor: _Optional[str] = ..., beneficiary: _Optional[_Union[MemberRef, _Mapping]] = ..., relationship: _Optional[_Union[Relationship, str]] = ..., binding_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., grantor: _Optional[str] = ..., beneficiary: _Optional[str] = ..., beneficiary_person: _Optional[_Union[PersonRef, _Mapping]] = ..., relationship: _Optional[_Union[Relationship, str]] = ..., binding_id: _Optional[str] = ...) -> None: ...
 
 class ConfirmBindingRequest(_message.Message):
     __slots__ = ("name", "request_id")

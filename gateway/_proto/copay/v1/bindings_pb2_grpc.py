@@ -112,7 +112,8 @@ class BindingsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetBinding(self, request, context):
-        """Gets a binding by name; only the parties' regions may read it.
+        """Gets a binding by name; only the parties' regions may read it. Any other
+        region gets PERMISSION_DENIED, whether or not the binding exists (AIP-211).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -22,51 +22,50 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from gateway._proto.copay.v1 import bindings_pb2 as copay_dot_v1_dot_bindings__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63opay/v1/settlements.proto\x12\x08\x63opay.v1\x1a\x17\x63opay/v1/bindings.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n\nCredential\x12&\n\x04type\x18\x01 \x01(\x0e\x32\x18.copay.v1.CredentialType\x12\x18\n\x10holder_id_number\x18\x02 \x01(\t\"h\n\x0bInstitution\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\'\n\x04kind\x18\x02 \x01(\x0e\x32\x19.copay.v1.InstitutionKind\x12\x12\n\ndesignated\x18\x03 \x01(\x08\x12\x0e\n\x06region\x18\x04 \x01(\t\"\xc2\x02\n\x0fSettlementClaim\x12(\n\x0b\x62\x65neficiary\x18\x01 \x01(\x0b\x32\x13.copay.v1.MemberRef\x12(\n\ncredential\x18\x02 \x01(\x0b\x32\x14.copay.v1.Credential\x12*\n\x0binstitution\x18\x03 \x01(\x0b\x32\x15.copay.v1.Institution\x12\x1a\n\x03use\x18\x04 \x01(\x0e\x32\r.copay.v1.Use\x12\x11\n\ttotal_fen\x18\x05 \x01(\x03\x12\x15\n\rfund_part_fen\x18\x06 \x01(\x03\x12\x19\n\x11personal_part_fen\x18\x07 \x01(\x03\x12%\n\x05items\x18\x08 \x03(\x0e\x32\x16.copay.v1.ItemCategory\x12\x10\n\x08grantors\x18\t \x03(\t\x12\x15\n\rallow_partial\x18\n \x01(\x08\"\\\n\x0eSettlementLine\x12\x0f\n\x07\x62inding\x18\x01 \x01(\t\x12\x0f\n\x07grantor\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\x12\x14\n\x0crefunded_fen\x18\x04 \x01(\x03\"U\n\x06Refund\x12\x12\n\namount_fen\x18\x01 \x01(\x03\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x90\x04\n\nSettlement\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x18\n\x10treatment_region\x18\x02 \x01(\t\x12\x13\n\x0b\x62\x65neficiary\x18\x03 \x01(\t\x12\x31\n\x0f\x63redential_type\x18\x04 \x01(\x0e\x32\x18.copay.v1.CredentialType\x12\x18\n\x10institution_code\x18\x05 \x01(\t\x12\x33\n\x10institution_kind\x18\x06 \x01(\x0e\x32\x19.copay.v1.InstitutionKind\x12\x1a\n\x03use\x18\x07 \x01(\x0e\x32\r.copay.v1.Use\x12\x11\n\ttotal_fen\x18\x08 \x01(\x03\x12\x15\n\rfund_part_fen\x18\t \x01(\x03\x12\x19\n\x11personal_part_fen\x18\n \x01(\x03\x12%\n\x05items\x18\x0b \x03(\x0e\x32\x16.copay.v1.ItemCategory\x12\'\n\x05lines\x18\x0c \x03(\x0b\x32\x18.copay.v1.SettlementLine\x12\x16\n\x0emutual_aid_fen\x18\r \x01(\x03\x12\x10\n\x08\x63\x61sh_fen\x18\x0e \x01(\x03\x12\x14\n\x0crefunded_fen\x18\x0f \x01(\x03\x12!\n\x07refunds\x18\x10 \x03(\x0b\x32\x10.copay.v1.Refund\x12/\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"<\n\x10PreSettleRequest\x12(\n\x05\x63laim\x18\x01 \x01(\x0b\x32\x19.copay.v1.SettlementClaim\"{\n\x11PreSettleResponse\x12\x13\n\x0b\x62\x65neficiary\x18\x01 \x01(\t\x12\'\n\x05lines\x18\x02 \x03(\x0b\x32\x18.copay.v1.SettlementLine\x12\x16\n\x0emutual_aid_fen\x18\x03 \x01(\x03\x12\x10\n\x08\x63\x61sh_fen\x18\x04 \x01(\x03\"d\n\rSettleRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12(\n\x05\x63laim\x18\x02 \x01(\x0b\x32\x19.copay.v1.SettlementClaim\x12\x15\n\rsettlement_id\x18\x03 \x01(\t\"P\n\x18ReverseSettlementRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\"$\n\x14GetSettlementRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xd0\x01\n\x16ListSettlementsRequest\x12\x11\n\x07grantor\x18\x01 \x01(\tH\x00\x12\x15\n\x0b\x62\x65neficiary\x18\x02 \x01(\tH\x00\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\tB\x07\n\x05party\"]\n\x17ListSettlementsResponse\x12)\n\x0bsettlements\x18\x01 \x03(\x0b\x32\x14.copay.v1.Settlement\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xb2\x01\n\x03Use\x12\x13\n\x0fUSE_UNSPECIFIED\x10\x00\x12\x12\n\x0eUSE_OUTPATIENT\x10\x01\x12\x11\n\rUSE_INPATIENT\x10\x02\x12\x10\n\x0cUSE_PHARMACY\x10\x03\x12\x18\n\x14USE_RESIDENT_PREMIUM\x10\x04\x12\x1e\n\x1aUSE_LONG_TERM_CARE_PREMIUM\x10\x05\x12#\n\x1fUSE_COMMERCIAL_HEALTH_INSURANCE\x10\x06*\x97\x01\n\x0e\x43redentialType\x12\x1f\n\x1b\x43REDENTIAL_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43REDENTIAL_TYPE_E_VOUCHER\x10\x01\x12\x1b\n\x17\x43REDENTIAL_TYPE_ID_CARD\x10\x02\x12(\n$CREDENTIAL_TYPE_SOCIAL_SECURITY_CARD\x10\x03*q\n\x0fInstitutionKind\x12 \n\x1cINSTITUTION_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19INSTITUTION_KIND_HOSPITAL\x10\x01\x12\x1d\n\x19INSTITUTION_KIND_PHARMACY\x10\x02*\xea\x01\n\x0cItemCategory\x12\x1d\n\x19ITEM_CATEGORY_UNSPECIFIED\x10\x00\x12\x16\n\x12ITEM_CATEGORY_DRUG\x10\x01\x12 \n\x1cITEM_CATEGORY_MEDICAL_DEVICE\x10\x02\x12!\n\x1dITEM_CATEGORY_MEDICAL_SERVICE\x10\x03\x12#\n\x1fITEM_CATEGORY_HEALTH_SUPPLEMENT\x10\x04\x12\x1a\n\x16ITEM_CATEGORY_COSMETIC\x10\x05\x12\x1d\n\x19ITEM_CATEGORY_DAILY_GOODS\x10\x06\x32\x81\x03\n\x12SettlementsService\x12\x44\n\tPreSettle\x12\x1a.copay.v1.PreSettleRequest\x1a\x1b.copay.v1.PreSettleResponse\x12\x37\n\x06Settle\x12\x17.copay.v1.SettleRequest\x1a\x14.copay.v1.Settlement\x12M\n\x11ReverseSettlement\x12\".copay.v1.ReverseSettlementRequest\x1a\x14.copay.v1.Settlement\x12\x45\n\rGetSettlement\x12\x1e.copay.v1.GetSettlementRequest\x1a\x14.copay.v1.Settlement\x12V\n\x0fListSettlements\x12 .copay.v1.ListSettlementsRequest\x1a!.copay.v1.ListSettlementsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63opay/v1/settlements.proto\x12\x08\x63opay.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n\nCredential\x12&\n\x04type\x18\x01 \x01(\x0e\x32\x18.copay.v1.CredentialType\x12\x18\n\x10holder_id_number\x18\x02 \x01(\t\"h\n\x0bInstitution\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\'\n\x04kind\x18\x02 \x01(\x0e\x32\x19.copay.v1.InstitutionKind\x12\x12\n\ndesignated\x18\x03 \x01(\x08\x12\x0e\n\x06region\x18\x04 \x01(\t\"\xdb\x02\n\x0fSettlementClaim\x12\x15\n\x0b\x62\x65neficiary\x18\x0b \x01(\tH\x00\x12\x19\n\x0finsuring_region\x18\x0c \x01(\tH\x00\x12(\n\ncredential\x18\x02 \x01(\x0b\x32\x14.copay.v1.Credential\x12*\n\x0binstitution\x18\x03 \x01(\x0b\x32\x15.copay.v1.Institution\x12\x1a\n\x03use\x18\x04 \x01(\x0e\x32\r.copay.v1.Use\x12\x11\n\ttotal_fen\x18\x05 \x01(\x03\x12\x15\n\rfund_part_fen\x18\x06 \x01(\x03\x12\x19\n\x11personal_part_fen\x18\x07 \x01(\x03\x12%\n\x05items\x18\x08 \x03(\x0e\x32\x16.copay.v1.ItemCategory\x12\x10\n\x08grantors\x18\t \x03(\t\x12\x15\n\rallow_partial\x18\n \x01(\x08\x42\t\n\x07patientJ\x04\x08\x01\x10\x02\"t\n\x0eSettlementLine\x12\x0f\n\x07\x62inding\x18\x01 \x01(\t\x12\x0f\n\x07grantor\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\x12\x14\n\x0crefunded_fen\x18\x04 \x01(\x03\x12\x16\n\x0egrantor_region\x18\x05 \x01(\t\"U\n\x06Refund\x12\x12\n\namount_fen\x18\x01 \x01(\x03\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd0\x04\n\nSettlement\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x18\n\x10treatment_region\x18\x02 \x01(\t\x12\x13\n\x0b\x62\x65neficiary\x18\x03 \x01(\t\x12\x31\n\x0f\x63redential_type\x18\x04 \x01(\x0e\x32\x18.copay.v1.CredentialType\x12\x18\n\x10institution_code\x18\x05 \x01(\t\x12\x33\n\x10institution_kind\x18\x06 \x01(\x0e\x32\x19.copay.v1.InstitutionKind\x12\x1a\n\x03use\x18\x07 \x01(\x0e\x32\r.copay.v1.Use\x12\x11\n\ttotal_fen\x18\x08 \x01(\x03\x12\x15\n\rfund_part_fen\x18\t \x01(\x03\x12\x19\n\x11personal_part_fen\x18\n \x01(\x03\x12%\n\x05items\x18\x0b \x03(\x0e\x32\x16.copay.v1.ItemCategory\x12\'\n\x05lines\x18\x0c \x03(\x0b\x32\x18.copay.v1.SettlementLine\x12\x1b\n\x0emutual_aid_fen\x18\r \x01(\x03H\x00\x88\x01\x01\x12\x15\n\x08\x63\x61sh_fen\x18\x0e \x01(\x03H\x01\x88\x01\x01\x12\x19\n\x0crefunded_fen\x18\x0f \x01(\x03H\x02\x88\x01\x01\x12!\n\x07refunds\x18\x10 \x03(\x0b\x32\x10.copay.v1.Refund\x12/\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x11\n\x0f_mutual_aid_fenB\x0b\n\t_cash_fenB\x0f\n\r_refunded_fen\"<\n\x10PreSettleRequest\x12(\n\x05\x63laim\x18\x01 \x01(\x0b\x32\x19.copay.v1.SettlementClaim\"{\n\x11PreSettleResponse\x12\x13\n\x0b\x62\x65neficiary\x18\x01 \x01(\t\x12\'\n\x05lines\x18\x02 \x03(\x0b\x32\x18.copay.v1.SettlementLine\x12\x16\n\x0emutual_aid_fen\x18\x03 \x01(\x03\x12\x10\n\x08\x63\x61sh_fen\x18\x04 \x01(\x03\"d\n\rSettleRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12(\n\x05\x63laim\x18\x02 \x01(\x0b\x32\x19.copay.v1.SettlementClaim\x12\x15\n\rsettlement_id\x18\x03 \x01(\t\"P\n\x18ReverseSettlementRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\"$\n\x14GetSettlementRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xd0\x01\n\x16ListSettlementsRequest\x12\x11\n\x07grantor\x18\x01 \x01(\tH\x00\x12\x15\n\x0b\x62\x65neficiary\x18\x02 \x01(\tH\x00\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\tB\x07\n\x05party\"]\n\x17ListSettlementsResponse\x12)\n\x0bsettlements\x18\x01 \x03(\x0b\x32\x14.copay.v1.Settlement\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xb2\x01\n\x03Use\x12\x13\n\x0fUSE_UNSPECIFIED\x10\x00\x12\x12\n\x0eUSE_OUTPATIENT\x10\x01\x12\x11\n\rUSE_INPATIENT\x10\x02\x12\x10\n\x0cUSE_PHARMACY\x10\x03\x12\x18\n\x14USE_RESIDENT_PREMIUM\x10\x04\x12\x1e\n\x1aUSE_LONG_TERM_CARE_PREMIUM\x10\x05\x12#\n\x1fUSE_COMMERCIAL_HEALTH_INSURANCE\x10\x06*\x97\x01\n\x0e\x43redentialType\x12\x1f\n\x1b\x43REDENTIAL_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43REDENTIAL_TYPE_E_VOUCHER\x10\x01\x12\x1b\n\x17\x43REDENTIAL_TYPE_ID_CARD\x10\x02\x12(\n$CREDENTIAL_TYPE_SOCIAL_SECURITY_CARD\x10\x03*q\n\x0fInstitutionKind\x12 \n\x1cINSTITUTION_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19INSTITUTION_KIND_HOSPITAL\x10\x01\x12\x1d\n\x19INSTITUTION_KIND_PHARMACY\x10\x02*\xea\x01\n\x0cItemCategory\x12\x1d\n\x19ITEM_CATEGORY_UNSPECIFIED\x10\x00\x12\x16\n\x12ITEM_CATEGORY_DRUG\x10\x01\x12 \n\x1cITEM_CATEGORY_MEDICAL_DEVICE\x10\x02\x12!\n\x1dITEM_CATEGORY_MEDICAL_SERVICE\x10\x03\x12#\n\x1fITEM_CATEGORY_HEALTH_SUPPLEMENT\x10\x04\x12\x1a\n\x16ITEM_CATEGORY_COSMETIC\x10\x05\x12\x1d\n\x19ITEM_CATEGORY_DAILY_GOODS\x10\x06\x32\x81\x03\n\x12SettlementsService\x12\x44\n\tPreSettle\x12\x1a.copay.v1.PreSettleRequest\x1a\x1b.copay.v1.PreSettleResponse\x12\x37\n\x06Settle\x12\x17.copay.v1.SettleRequest\x1a\x14.copay.v1.Settlement\x12M\n\x11ReverseSettlement\x12\".copay.v1.ReverseSettlementRequest\x1a\x14.copay.v1.Settlement\x12\x45\n\rGetSettlement\x12\x1e.copay.v1.GetSettlementRequest\x1a\x14.copay.v1.Settlement\x12V\n\x0fListSettlements\x12 .copay.v1.ListSettlementsRequest\x1a!.copay.v1.ListSettlementsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'copay.v1.settlements_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_USE']._serialized_start=2037
-  _globals['_USE']._serialized_end=2215
-  _globals['_CREDENTIALTYPE']._serialized_start=2218
-  _globals['_CREDENTIALTYPE']._serialized_end=2369
-  _globals['_INSTITUTIONKIND']._serialized_start=2371
-  _globals['_INSTITUTIONKIND']._serialized_end=2484
-  _globals['_ITEMCATEGORY']._serialized_start=2487
-  _globals['_ITEMCATEGORY']._serialized_end=2721
-  _globals['_CREDENTIAL']._serialized_start=98
-  _globals['_CREDENTIAL']._serialized_end=176
-  _globals['_INSTITUTION']._serialized_start=178
-  _globals['_INSTITUTION']._serialized_end=282
-  _globals['_SETTLEMENTCLAIM']._serialized_start=285
+  _globals['_USE']._serialized_start=2125
+  _globals['_USE']._serialized_end=2303
+  _globals['_CREDENTIALTYPE']._serialized_start=2306
+  _globals['_CREDENTIALTYPE']._serialized_end=2457
+  _globals['_INSTITUTIONKIND']._serialized_start=2459
+  _globals['_INSTITUTIONKIND']._serialized_end=2572
+  _globals['_ITEMCATEGORY']._serialized_start=2575
+  _globals['_ITEMCATEGORY']._serialized_end=2809
+  _globals['_CREDENTIAL']._serialized_start=73
+  _globals['_CREDENTIAL']._serialized_end=151
+  _globals['_INSTITUTION']._serialized_start=153
+  _globals['_INSTITUTION']._serialized_end=257
+  _globals['_SETTLEMENTCLAIM']._serialized_start=260
   _globals['_SETTLEMENTCLAIM']._serialized_end=607
   _globals['_SETTLEMENTLINE']._serialized_start=609
-  _globals['_SETTLEMENTLINE']._serialized_end=701
-  _globals['_REFUND']._serialized_start=703
-  _globals['_REFUND']._serialized_end=788
-  _globals['_SETTLEMENT']._serialized_start=791
-  _globals['_SETTLEMENT']._serialized_end=1319
-  _globals['_PRESETTLEREQUEST']._serialized_start=1321
-  _globals['_PRESETTLEREQUEST']._serialized_end=1381
-  _globals['_PRESETTLERESPONSE']._serialized_start=1383
-  _globals['_PRESETTLERESPONSE']._serialized_end=1506
-  _globals['_SETTLEREQUEST']._serialized_start=1508
-  _globals['_SETTLEREQUEST']._serialized_end=1608
-  _globals['_REVERSESETTLEMENTREQUEST']._serialized_start=1610
-  _globals['_REVERSESETTLEMENTREQUEST']._serialized_end=1690
-  _globals['_GETSETTLEMENTREQUEST']._serialized_start=1692
-  _globals['_GETSETTLEMENTREQUEST']._serialized_end=1728
-  _globals['_LISTSETTLEMENTSREQUEST']._serialized_start=1731
-  _globals['_LISTSETTLEMENTSREQUEST']._serialized_end=1939
-  _globals['_LISTSETTLEMENTSRESPONSE']._serialized_start=1941
-  _globals['_LISTSETTLEMENTSRESPONSE']._serialized_end=2034
-  _globals['_SETTLEMENTSSERVICE']._serialized_start=2724
-  _globals['_SETTLEMENTSSERVICE']._serialized_end=3109
+  _globals['_SETTLEMENTLINE']._serialized_end=725
+  _globals['_REFUND']._serialized_start=727
+  _globals['_REFUND']._serialized_end=812
+  _globals['_SETTLEMENT']._serialized_start=815
+  _globals['_SETTLEMENT']._serialized_end=1407
+  _globals['_PRESETTLEREQUEST']._serialized_start=1409
+  _globals['_PRESETTLEREQUEST']._serialized_end=1469
+  _globals['_PRESETTLERESPONSE']._serialized_start=1471
+  _globals['_PRESETTLERESPONSE']._serialized_end=1594
+  _globals['_SETTLEREQUEST']._serialized_start=1596
+  _globals['_SETTLEREQUEST']._serialized_end=1696
+  _globals['_REVERSESETTLEMENTREQUEST']._serialized_start=1698
+  _globals['_REVERSESETTLEMENTREQUEST']._serialized_end=1778
+  _globals['_GETSETTLEMENTREQUEST']._serialized_start=1780
+  _globals['_GETSETTLEMENTREQUEST']._serialized_end=1816
+  _globals['_LISTSETTLEMENTSREQUEST']._serialized_start=1819
+  _globals['_LISTSETTLEMENTSREQUEST']._serialized_end=2027
+  _globals['_LISTSETTLEMENTSRESPONSE']._serialized_start=2029
+  _globals['_LISTSETTLEMENTSRESPONSE']._serialized_end=2122
+  _globals['_SETTLEMENTSSERVICE']._serialized_start=2812
+  _globals['_SETTLEMENTSSERVICE']._serialized_end=3197
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,5 @@
 import datetime
 
-from gateway._proto.copay.v1 import bindings_pb2 as _bindings_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -86,8 +85,9 @@ class Institution(_message.Message):
     def __init__(self, code: _Optional[str] = ..., kind: _Optional[_Union[InstitutionKind, str]] = ..., designated: _Optional[bool] = ..., region: _Optional[str] = ...) -> None: ...
 
 class SettlementClaim(_message.Message):
-    __slots__ = ("beneficiary", "credential", "institution", "use", "total_fen", "fund_part_fen", "personal_part_fen", "items", "grantors", "allow_partial")
+    __slots__ = ("beneficiary", "insuring_region", "credential", "institution", "use", "total_fen", "fund_part_fen", "personal_part_fen", "items", "grantors", "allow_partial")
     BENEFICIARY_FIELD_NUMBER: _ClassVar[int]
+    INSURING_REGION_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
     INSTITUTION_FIELD_NUMBER: _ClassVar[int]
     USE_FIELD_NUMBER: _ClassVar[int]
@@ -97,7 +97,8 @@ class SettlementClaim(_message.Message):
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     GRANTORS_FIELD_NUMBER: _ClassVar[int]
     ALLOW_PARTIAL_FIELD_NUMBER: _ClassVar[int]
-    beneficiary: _bindings_pb2.MemberRef
+    beneficiary: str
+    insuring_region: str
     credential: Credential
     institution: Institution
     use: Use
@@ -107,19 +108,21 @@ class SettlementClaim(_message.Message):
     items: _containers.RepeatedScalarFieldContainer[ItemCategory]
     grantors: _containers.RepeatedScalarFieldContainer[str]
     allow_partial: bool
-    def __init__(self, beneficiary: _Optional[_Union[_bindings_pb2.MemberRef, _Mapping]] = ..., credential: _Optional[_Union[Credential, _Mapping]] = ..., institution: _Optional[_Union[Institution, _Mapping]] = ..., use: _Optional[_Union[Use, str]] = ..., total_fen: _Optional[int] = ..., fund_part_fen: _Optional[int] = ..., personal_part_fen: _Optional[int] = ..., items: _Optional[_Iterable[_Union[ItemCategory, str]]] = ..., grantors: _Optional[_Iterable[str]] = ..., allow_partial: _Optional[bool] = ...) -> None: ...
+    def __init__(self, beneficiary: _Optional[str] = ..., insuring_region: _Optional[str] = ..., credential: _Optional[_Union[Credential, _Mapping]] = ..., institution: _Optional[_Union[Institution, _Mapping]] = ..., use: _Optional[_Union[Use, str]] = ..., total_fen: _Optional[int] = ..., fund_part_fen: _Optional[int] = ..., personal_part_fen: _Optional[int] = ..., items: _Optional[_Iterable[_Union[ItemCategory, str]]] = ..., grantors: _Optional[_Iterable[str]] = ..., allow_partial: _Optional[bool] = ...) -> None: ...
 
 class SettlementLine(_message.Message):
-    __slots__ = ("binding", "grantor", "amount_fen", "refunded_fen")
+    __slots__ = ("binding", "grantor", "amount_fen", "refunded_fen", "grantor_region")
     BINDING_FIELD_NUMBER: _ClassVar[int]
     GRANTOR_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
     REFUNDED_FEN_FIELD_NUMBER: _ClassVar[int]
+    GRANTOR_REGION_FIELD_NUMBER: _ClassVar[int]
     binding: str
     grantor: str
     amount_fen: int
     refunded_fen: int
-    def __init__(self, binding: _Optional[str] = ..., grantor: _Optional[str] = ..., amount_fen: _Optional[int] = ..., refunded_fen: _Optional[int] = ...) -> None: ...
+    grantor_region: str
+    def __init__(self, binding: _Optional[str] = ..., grantor: _Optional[str] = ..., amount_fen: _Optional[int] = ..., refunded_fen: _Optional[int] = ..., grantor_region: _Optional[str] = ...) -> None: ...
 
 class Refund(_message.Message):
     __slots__ = ("amount_fen", "actor", "time")
