@@ -11,18 +11,24 @@ Reasons in use:
 reason                     category             meaning
 =========================  ===================  ==========================================
 INVALID_REQUEST            INVALID_ARGUMENT     malformed fields; see the field violations
+MALFORMED_REQUEST          INVALID_ARGUMENT     the bytes are not the method's protobuf message
 REQUEST_ID_REUSED          INVALID_ARGUMENT     same request_id, different content (AIP-155)
-UNKNOWN_PRINCIPAL          UNAUTHENTICATED      certificate names no region or operator
+UNKNOWN_PRINCIPAL          UNAUTHENTICATED      certificate names no region or operator; it
+                                                may call only Health/Check
+TOO_MANY_CALLS             RESOURCE_EXHAUSTED   the caller has its share of calls in flight
+TOO_MANY_STREAMS           RESOURCE_EXHAUSTED   the caller, or the gateway, has its share of
+                                                streams open
 PRINCIPAL_NOT_ADMITTED     PERMISSION_DENIED    this kind of caller may not call the method
 REGION_NOT_CALLER          PERMISSION_DENIED    a region acting for another region's members
-MEMBER_NOT_FOUND           NOT_FOUND            no such member in the named region
+MEMBER_NOT_FOUND           NOT_FOUND            no such member in the caller's own region
 ID_NUMBER_MISMATCH         FAILED_PRECONDITION  person number already held by another person
 MEMBER_ALREADY_ENROLLED    FAILED_PRECONDITION  the person is actively insured under another
                                                 person number or region (R14: report the
                                                 transfer out first)
 GRANTOR_NOT_EMPLOYEE_...   FAILED_PRECONDITION  GRANTOR_NOT_EMPLOYEE_INSURED: R1
 GRANTOR_ENROLMENT_ENDED    FAILED_PRECONDITION  grantor terminated or transferred out (R2)
-BENEFICIARY_NOT_NORMAL...  FAILED_PRECONDITION  BENEFICIARY_NOT_NORMALLY_INSURED: R3
+BENEFICIARY_NOT_NORMAL...  FAILED_PRECONDITION  BENEFICIARY_NOT_NORMALLY_INSURED: R3; also
+                                                when no such member is known (one answer)
 RELATIVE_NOT_ELIGIBLE      FAILED_PRECONDITION  outside the province's scope, or the spouse's
                                                 parents (R4)
 SELF_BINDING               FAILED_PRECONDITION  grantor and beneficiary are one person (R4)
@@ -31,18 +37,21 @@ CROSS_PROVINCE_CLOSED      FAILED_PRECONDITION  the province pair is not open (R
 FAMILY_ACCOUNT_NOT_...     FAILED_PRECONDITION  FAMILY_ACCOUNT_NOT_MUTUAL_AID: R13
 NO_PROVINCE_POLICY         FAILED_PRECONDITION  the grantor's province has no policy file
 BINDING_EXISTS             ALREADY_EXISTS       a live binding joins the same two members
-BINDING_ID_TAKEN           ALREADY_EXISTS       the requested binding_id is in use
-BINDING_NOT_FOUND          NOT_FOUND            no binding of that name
+BINDING_ID_TAKEN           ALREADY_EXISTS       the binding_id is in use in the caller's region
+BINDING_NOT_FOUND          NOT_FOUND            no binding of that name in the caller's own
+                                                namespace (elsewhere: REGION_NOT_PARTY)
 BINDING_NOT_PENDING_...    FAILED_PRECONDITION  _CONFIRMATION / _REVIEW: wrong state (R11)
 BINDING_CLOSED             FAILED_PRECONDITION  already revoked or ended (R10)
 NOT_BENEFICIARY_REGION     PERMISSION_DENIED    only the beneficiary's region confirms (R11)
 NOT_GRANTOR_REGION         PERMISSION_DENIED    only the grantor's region approves, or
                                                 revokes as the grantor (R10, R11)
-REGION_NOT_PARTY           PERMISSION_DENIED    the caller is neither party's region
-IMPERSONATION              PERMISSION_DENIED    not the patient's own credential (R8);
-                                                the attempt is recorded
-NOT_TREATMENT_REGION       PERMISSION_DENIED    settling or reversing a treatment given in
-                                                another region
+REGION_NOT_PARTY           PERMISSION_DENIED    the caller is no party to a binding or
+                                                settlement of that name, or there is none
+                                                (one answer, AIP-211)
+IMPERSONATION              PERMISSION_DENIED    not the patient's own credential, or no such
+                                                patient (R8); a settle attempt is recorded
+NOT_TREATMENT_REGION       PERMISSION_DENIED    settling a treatment given in another region,
+                                                or reversing another region's settlement
 INSTITUTION_NOT_DESIGNATED FAILED_PRECONDITION  not a designated place (R7)
 NON_MEDICAL_ITEMS          FAILED_PRECONDITION  supplements, cosmetics, daily goods (R7)
 USE_NOT_ALLOWED            FAILED_PRECONDITION  a use the grantor's province forbids (R7)
@@ -51,8 +60,10 @@ INSUFFICIENT_BALANCE       FAILED_PRECONDITION  short balance, partial not allow
 REFUND_EXCEEDS_PAYMENT     FAILED_PRECONDITION  more than mutual aid paid and kept (R6)
 NOTHING_TO_REFUND          FAILED_PRECONDITION  everything is refunded already
 RELEASE_EXCEEDS_BALANCE    FAILED_PRECONDITION  releasing more than the shareable balance
-SETTLEMENT_ID_TAKEN        ALREADY_EXISTS       the requested settlement_id is in use
-SETTLEMENT_NOT_FOUND       NOT_FOUND            no settlement of that name
+SETTLEMENT_ID_TAKEN        ALREADY_EXISTS       the settlement_id is in use in the caller's
+                                                region
+SETTLEMENT_NOT_FOUND       NOT_FOUND            no settlement of that name in the caller's
+                                                own namespace (elsewhere: REGION_NOT_PARTY)
 =========================  ===================  ==========================================
 """
 
