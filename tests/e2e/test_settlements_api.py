@@ -299,3 +299,6 @@ def test_malformed_claim_names_every_bad_field(world):
     assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST")
     assert {"claim.beneficiary", "claim.credential.type", "claim.credential.holder_id_number", "claim.institution",
             "claim.personal_part_fen", "claim.items"} <= {f for f, _ in violations}
+    fields = [f for f, _ in violations]
+    assert len(fields) == len(set(fields))  # one violation per field, never two that contradict each other
+    assert dict(violations)["claim.personal_part_fen"] == "must be between 0 and 10000000000000 fen"
