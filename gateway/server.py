@@ -43,7 +43,6 @@ SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, pol
 
 
 HANDSHAKE_TIMEOUT_MS = 5_000  # a TLS handshake not done by then is dropped (gRPC's default: 120 s)
-STREAMS_PER_CONNECTION = 100
 PRUNE_EVERY_SECONDS = 3600
 
 
@@ -55,7 +54,6 @@ def channel_options(settings: Settings) -> list[tuple[str, int]]:
         ("grpc.so_reuseport", 0),
         ("grpc.max_allowed_incoming_connections", settings.max_connections),
         ("grpc.server_handshake_timeout_ms", HANDSHAKE_TIMEOUT_MS),
-        ("grpc.max_concurrent_streams", STREAMS_PER_CONNECTION),
         # Keepalive: ping idle clients every minute; refuse clients that ping
         # more than once per 10 s (two strikes, then GOAWAY).
         ("grpc.keepalive_time_ms", 60_000),
