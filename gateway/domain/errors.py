@@ -60,6 +60,7 @@ INSUFFICIENT_BALANCE       FAILED_PRECONDITION  short balance, partial not allow
 REFUND_EXCEEDS_PAYMENT     FAILED_PRECONDITION  more than mutual aid paid and kept (R6)
 NOTHING_TO_REFUND          FAILED_PRECONDITION  everything is refunded already
 RELEASE_EXCEEDS_BALANCE    FAILED_PRECONDITION  releasing more than the shareable balance
+BALANCE_OVER_LIMIT         FAILED_PRECONDITION  funding past 10^13 fen in one balance
 SETTLEMENT_ID_TAKEN        ALREADY_EXISTS       the settlement_id is in use in the caller's
                                                 region
 SETTLEMENT_NOT_FOUND       NOT_FOUND            no settlement of that name in the caller's
@@ -123,26 +124,36 @@ class Refusal(Exception):
                        fields["metadata"], tuple(FieldViolation(f, d) for f, d in fields["violations"]))
 
 
-def invalid(violations: list[FieldViolation] | tuple[FieldViolation, ...]) -> Refusal:
-    fields = ", ".join(v.field for v in violations)
-    return Refusal(Category.INVALID_ARGUMENT, "INVALID_REQUEST", f"invalid fields: {fields}",
-                   violations=tuple(violations))
+MAX_VIOLATIONS = 20  # a refusal travels in response trailers, which clients cap (gRPC: 8 KiB soft, 16 KiB hard)
+
+
+def invalid(violations: list[FieldViolation] | tuple[FieldViolation, ...], more: int = 0) -> Refusal:
+    fields = ", ".join(v.field for v in violations) + (f" and {more} more" if more else "")
+    listed = tuple(violations) + ((FieldViolation("request", f"{more} more invalid fields are not listed; fix "
+                                                             "these and send it again"),) if more else ())
+    return Refusal(Category.INVALID_ARGUMENT, "INVALID_REQUEST", f"invalid fields: {fields}", violations=listed)
 
 
 class Violations:
     """Collects field violations so a request reports all its faults at once: one per field, the
-    first found (a later check on the same field would only restate or contradict it)."""
+    first found (a later check on the same field would only restate or contradict it), and at most
+    MAX_VIOLATIONS, so that the refusal stays small enough for any client to read."""
 
     def __init__(self) -> None:
         self.items: list[FieldViolation] = []
+        self.more = 0
 
     def add(self, field_path: str, description: str) -> None:
-        if all(v.field != field_path for v in self.items):
+        if any(v.field == field_path for v in self.items):
+            return
+        if len(self.items) < MAX_VIOLATIONS:
             self.items.append(FieldViolation(field_path, description))
+        else:
+            self.more += 1
 
     def __contains__(self, field_path: str) -> bool:
         return any(v.field == field_path for v in self.items)
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise invalid(self.items)
+            raise invalid(self.items, self.more)

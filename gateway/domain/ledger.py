@@ -69,7 +69,9 @@ def fund(grantor: Party, amount: int) -> list[Transfer]:
 
 
 def release(grantor: Party, amount: int) -> list[Transfer]:
-    return [Transfer(share(grantor), earmark(grantor.region), amount, Kind.RELEASE)]
+    """In transfers of at most MAX_FEN: refunds can take a balance a little past it."""
+    return [Transfer(share(grantor), earmark(grantor.region), min(MAX_FEN, amount - start), Kind.RELEASE)
+            for start in range(0, amount, MAX_FEN)]
 
 
 def pay(grantor: Party, treatment_region: str, amount: int) -> list[Transfer]:

@@ -54,6 +54,11 @@ def fund(uow_factory: UnitOfWorkFactory, grantor: Party, amount: int, key: Reque
         if not member.status.active:
             raise refuse("GRANTOR_ENROLMENT_ENDED", "the grantor's enrolment has ended", "R2",
                          enrolment_status=member.status.value)
+        share = ledger.share(grantor)
+        balance = uow.ledger.balances([share], lock=uow.locks_rows)[share]
+        if balance + amount > ledger.MAX_FEN:
+            raise refuse("BALANCE_OVER_LIMIT", f"a shareable balance holds at most {ledger.MAX_FEN} fen", None,
+                         balance_fen=str(balance), requested_fen=str(amount))
         uow.ledger.post(ledger.fund(grantor, amount), datetime.now(timezone.utc))
         return account(uow, grantor)
 

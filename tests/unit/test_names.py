@@ -75,3 +75,15 @@ def test_request_ids(request_id, ok):
     problems = Violations()
     check_request_id(request_id, problems)
     assert (not problems.items) == ok
+
+
+def test_a_refusal_lists_at_most_max_violations_and_says_how_many_more():
+    from gateway.domain.errors import MAX_VIOLATIONS, Refusal
+    problems = Violations()
+    for i in range(MAX_VIOLATIONS + 7):
+        problems.add(f"members[{i}].psn_no", "must be 1 to 40 letters, digits or '-'")
+    with pytest.raises(Refusal) as refused:
+        problems.raise_if_any()
+    listed = refused.value.violations
+    assert len(listed) == MAX_VIOLATIONS + 1 and listed[-1].field == "request" and "7 more" in listed[-1].description
+    assert refused.value.message.endswith("and 7 more")
