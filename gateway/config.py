@@ -46,6 +46,9 @@ class Settings:
     """SQLAlchemy URL (COPAY_DATABASE_URL), e.g. postgresql+psycopg://user@host/db."""
     certs_dir: str = "certs"
     """Folder holding server.pem, server-key.pem, ca.pem and id-hash.key (COPAY_CERTS_DIR)."""
+    crl_file: str = ""
+    """The federation CA's certificate revocation list, PEM or DER (COPAY_CRL_FILE); reloaded when it changes.
+    Empty: none (operators revoke certificates through the admin service either way)."""
     id_hash_key_file: str = ""
     """File with the hex HMAC key for ID numbers (COPAY_ID_HASH_KEY_FILE); default certs_dir/id-hash.key.
     Every gateway process of one deployment must share it: changing it orphans every stored hash."""

@@ -1,6 +1,6 @@
 """``copay-gateway seed``: load the sample world through the service layer.
 
-Every region gets its members; then, so that a newcomer can settle at once,
+The sample regions are registered LIVE; every region gets its members; then, so that a newcomer can settle at once,
 member 1 (employee) and member 2 (employee, contributions lapsed) each grant
 member 3 (resident), in that filing order, and both are funded: 30.00 and
 1,000.00 yuan. Where the province requires an office review, the seed
@@ -11,6 +11,9 @@ carry fixed request ids, so a second run replays the first.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import Iterable
+
 from sqlalchemy import Engine
 
 from gateway import policies
@@ -20,17 +23,39 @@ from gateway.domain.members import MemberReport
 from gateway.domain.policies import Policy
 from gateway.domain.regions import Scoped
 from gateway.domain.relationships import Relationship
-from gateway.sample import REGIONS, members_of
+from gateway.domain import rollout
+from gateway.sample import REGIONS, Region, members_of
 from gateway.service import accounts, bindings
 from gateway.service.members import report_members
 from gateway.service.once import RequestKey, in_transaction
-from gateway.service.ports import UnitOfWorkFactory
+from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
 from gateway.store import unit_of_work
 
+SEED_ACTOR = "copay-gateway seed"
 GRANTS = ((1, Relationship.DAUGHTER, 3_000), (2, Relationship.MOTHER, 100_000))  # member, beneficiary is their ..., fen
 
 
+def register_regions(engine: Engine, regions: Iterable[Region] = REGIONS) -> int:
+    """Registers the sample regions LIVE (those not registered yet), with an audit entry each; returns how many.
+    In production operators register regions (AdminService.CreateRegion) and enable them with four-eyes."""
+    def work(uow: UnitOfWork) -> int:
+        known = uow.control.lock().regions
+        now, added = datetime.now(timezone.utc), 0
+        for region in regions:
+            if region.admdvs not in known:
+                live = rollout.Region(region.admdvs, region.name, rollout.RolloutState.LIVE)
+                uow.control.put_region(live, now, SEED_ACTOR)
+                uow.control.append_audit(now, SEED_ACTOR, "region.registered", f"regions/{region.admdvs}",
+                                         "sample world for development", None, {"state": "live", "display_name":
+                                                                                region.name})
+                added += 1
+        return added
+
+    return in_transaction(unit_of_work.factory(engine), work)
+
+
 def seed(engine: Engine, hasher: IdHasher) -> dict[str, int]:
+    register_regions(engine)
     uow = unit_of_work.factory(engine)
     in_force = policies.load()
     return {region.admdvs: _seed_region(uow, in_force, hasher, region.admdvs) for region in REGIONS}

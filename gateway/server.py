@@ -8,16 +8,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import datetime, timezone
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from gateway import policies
-from gateway._proto.copay.v1 import (accounts_pb2, accounts_pb2_grpc, bindings_pb2, bindings_pb2_grpc,
+from gateway._proto.copay.v1 import (accounts_pb2, accounts_pb2_grpc, admin_pb2, admin_pb2_grpc, bindings_pb2,
+                                     bindings_pb2_grpc,
                                      diagnostics_pb2, diagnostics_pb2_grpc, members_pb2, members_pb2_grpc,
                                      policies_pb2, policies_pb2_grpc, settlements_pb2, settlements_pb2_grpc)
 from gateway.api.accounts import AccountsServicer
+from gateway.api.admin import AdminServicer
+from gateway.api.admission import Admission
 from gateway.api.bindings import BindingsServicer
 from gateway.api.diagnostics import DiagnosticsServicer
 from gateway.api.interceptor import CallInterceptor, Limits
@@ -30,7 +35,9 @@ from gateway.domain.identity import IdHasher
 from gateway.heap import freeze_startup_objects
 from gateway.observability.metrics import Metrics
 from gateway.store import unit_of_work
-from gateway.service import retention
+from gateway.security.crl import CrlFile
+from gateway.service import admin, retention
+from gateway.service.ports import StoreUnavailable
 from gateway.store.db import SqliteFileLock, make_engine
 from gateway.store.migrate import upgrade
 from gateway.store.wire import share
@@ -38,12 +45,13 @@ from gateway.store.writer_process import WriterProcess
 
 log = logging.getLogger("copay.server")
 SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, policies_pb2, accounts_pb2,
-                                                 settlements_pb2, diagnostics_pb2)
+                                                 settlements_pb2, diagnostics_pb2, admin_pb2)
                  for service in module.DESCRIPTOR.services_by_name.values())
 
 
 HANDSHAKE_TIMEOUT_MS = 5_000  # a TLS handshake not done by then is dropped (gRPC's default: 120 s)
 PRUNE_EVERY_SECONDS = 3600
+CONTROL_POLL_SECONDS = 0.25  # how often the server reads the operators' state's version (revocations, regions)
 
 
 def channel_options(settings: Settings) -> list[tuple[str, int]]:
@@ -96,15 +104,20 @@ async def serve(settings: Settings) -> int:
     else:
         db = ThreadPoolRunner(settings.db_pool_size, unit_of_work.factory(engine))
 
+    admission = Admission()
+    crl = CrlFile(Path(settings.crl_file), settings.path("ca.pem").read_bytes()) if settings.crl_file else None
+    await follow_control(db, admission, metrics, crl)  # the first state is in place before any call
     limits = Limits(settings.max_calls_per_principal, settings.max_streams, settings.max_streams_per_principal,
                     settings.stream_max_seconds)
-    server = grpc.aio.server(interceptors=[CallInterceptor(metrics, limits)], options=channel_options(settings),
-                             maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
+    server = grpc.aio.server(interceptors=[CallInterceptor(metrics, limits, admission)],
+                             options=channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
     members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(db, hasher), server)
     bindings_pb2_grpc.add_BindingsServiceServicer_to_server(BindingsServicer(db, hasher, in_force), server)
-    policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(in_force), server)
+    policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(db, in_force), server)
     accounts_pb2_grpc.add_AccountsServiceServicer_to_server(AccountsServicer(db), server)
-    settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(SettlementsServicer(db, hasher, in_force), server)
+    settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(SettlementsServicer(db, hasher, in_force, metrics),
+                                                                  server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(db, in_force), server)
     diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -128,9 +141,11 @@ async def serve(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     pruning = loop.create_task(prune_requests(db, settings.request_retention_days))
+    following = loop.create_task(keep_following_control(db, admission, metrics, crl))
     await stopping.wait()
     log.info("shutting down", extra={"fields": {"grace_seconds": settings.shutdown_grace_seconds}})
     pruning.cancel()
+    following.cancel()
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
     await db.shutdown()
@@ -160,6 +175,30 @@ def _serve_metrics(metrics: Metrics, listen: str) -> int | None:
         return metrics.serve(host, int(port))
     except OSError as error:
         raise ConfigError(f"COPAY_METRICS_LISTEN {listen} cannot be served: {error.strerror or error}") from None
+
+
+async def follow_control(db: Runner, admission: Admission, metrics: Metrics, crl: CrlFile | None) -> None:
+    """Takes in the operators' state if its version moved, and the CRL file if it changed."""
+    newer = await db(admin.control_if_newer, admission.control.version)
+    if newer is not None:
+        admission.control = newer
+        metrics.observe_control(newer, datetime.now(timezone.utc))
+        log.info("operators' state loaded", extra={"fields": {"version": newer.version,
+                                                             "kill_switch": newer.kill_switch}})
+    if crl is not None and crl.refresh():
+        admission.crl = crl.revocations
+
+
+async def keep_following_control(db: Runner, admission: Admission, metrics: Metrics, crl: CrlFile | None) -> None:
+    """Every CONTROL_POLL_SECONDS: a change made on any gateway process applies here within a second."""
+    while True:
+        await asyncio.sleep(CONTROL_POLL_SECONDS)
+        try:
+            await follow_control(db, admission, metrics, crl)
+        except StoreUnavailable:
+            pass  # the next poll tries again; calls meanwhile are answered under the last state
+        except Exception:  # noqa: BLE001
+            log.exception("reading the operators' state failed; the last state stays in force")
 
 
 async def prune_requests(db: Runner, retention_days: float) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from gateway.domain.identity import IdHasher
 from gateway.security.pki import init_dev_pki
+from gateway.seed import register_regions
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 
@@ -77,11 +78,13 @@ def fresh_postgres(postgres_server: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database of the backend named by the test's parameter."""
+    """A migrated database of the backend named by the test's parameter: the sample regions registered
+    LIVE, nothing else."""
     backend = getattr(request, "param", "sqlite")
     url = f"sqlite:///{tmp_path / 'copay.db'}" if backend == "sqlite" else request.getfixturevalue("fresh_postgres")()
     engine = make_engine(url)
     upgrade(engine)
+    register_regions(engine)
     engine.dispose()
     return url
 

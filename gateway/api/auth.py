@@ -16,16 +16,16 @@ from typing import Any, Awaitable, Callable
 import grpc
 
 from gateway.domain.errors import Category, Refusal
-from gateway.security.principal import Kind, Principal, principal_from_pem
+from gateway.security.principal import Identity, Kind, Principal, identity_from_pem
 
 Method = Callable[[Any, Any, grpc.aio.ServicerContext, Principal], Awaitable[Any]]
 CALLER: ContextVar[Principal | None] = ContextVar("caller", default=None)
 """The principal of the call being served; set by the interceptor for the call's task."""
 
 
-def caller_of(context: grpc.aio.ServicerContext) -> Principal | None:
+def identity_of(context: grpc.aio.ServicerContext) -> Identity | None:
     pems = context.auth_context().get("x509_pem_cert")
-    return principal_from_pem(pems[0]) if pems else None
+    return identity_from_pem(pems[0]) if pems else None
 
 
 def unknown_principal() -> Refusal:

@@ -4,8 +4,10 @@
   the method's message (a bad varint, a truncated field, bad UTF-8 in a
   string) are answered INVALID_ARGUMENT (MALFORMED_REQUEST), logged as one
   line and counted like any other call, not as gRPC's UNKNOWN with a traceback;
-* the caller's principal is read from the certificate once (``auth.CALLER``);
-  a certificate that names nobody may call nothing but ``Health/Check``;
+* the caller's certificate is read once (``auth.CALLER``); a revoked
+  certificate, or one of a region that is not registered or is disabled, is
+  refused (gateway.api.admission); a certificate that names nobody may call
+  nothing but ``Health/Check``;
 * budgets: unary calls in flight per principal; streams (health ``Watch``,
   reflection) have a budget of their own, in all and per principal, and end
   after ``stream_max_seconds``, so that open streams can never take the slots
@@ -31,7 +33,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import grpc
 from google.protobuf.message import DecodeError
 
-from gateway.api.auth import CALLER, caller_of, unknown_principal
+from gateway.api.admission import Admission
+from gateway.api.auth import CALLER, identity_of, unknown_principal
 from gateway.api.errors import to_status
 from gateway.domain.errors import Category, FieldViolation, Refusal
 from gateway.observability.metrics import Metrics
@@ -76,9 +79,10 @@ class Budget:
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, metrics: Metrics, limits: Limits = Limits()) -> None:
+    def __init__(self, metrics: Metrics, limits: Limits = Limits(), admission: Admission | None = None) -> None:
         self._metrics = metrics
         self._limits = limits
+        self._admission = admission or Admission()
         self._calls = Budget(limits.calls_per_principal)
         self._streams = Budget(limits.streams_per_principal, limits.streams)
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
@@ -111,7 +115,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     def _unary(self, method: str, behavior: Callable[..., Awaitable[Any]], parse: Callable[[bytes], Any] | None):
         async def observed(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
-            principal = caller_of(context)
+            identity = identity_of(context)
+            principal = identity.principal if identity else None
             CALLER.set(principal)
             who, request, refusal = str(principal) if principal else "", None, None
             held = self._calls.take(who)
@@ -120,6 +125,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                     raise Refusal(Category.RESOURCE_EXHAUSTED, "TOO_MANY_CALLS", f"{who or 'this caller'} has "
                                   f"{self._limits.calls_per_principal} calls in flight already; retry later")
                 request = _parsed(parse, raw, method)
+                if identity is not None and (refused := self._admission.refusal(identity)) is not None:
+                    raise refused
                 if principal is None and method != OPEN_TO_ANYONE:
                     raise unknown_principal()
                 return await behavior(request, context)
@@ -147,12 +154,13 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         """A streaming method: admitted, budgeted, and ended after ``stream_max_seconds``."""
 
         async def admit(context: grpc.aio.ServicerContext) -> tuple[Principal | None, float]:
-            principal = caller_of(context)
+            identity = identity_of(context)
+            principal = identity.principal if identity else None
             CALLER.set(principal)
-            refusal = None
-            if principal is None:
+            refusal = self._admission.refusal(identity) if identity is not None else None
+            if refusal is None and principal is None:
                 refusal = unknown_principal()
-            elif not self._streams.take(str(principal)):
+            elif refusal is None and not self._streams.take(str(principal)):
                 refusal = Refusal(Category.RESOURCE_EXHAUSTED, "TOO_MANY_STREAMS", f"{principal} has "
                                   f"{self._limits.streams_per_principal} streams open already, or the gateway "
                                   f"{self._limits.streams}; close one first")

@@ -28,6 +28,11 @@ def member_name(admdvs: str, psn_no: str) -> str:
     return f"regions/{admdvs}/members/{psn_no}"
 
 
+def region_of(member: str) -> str:
+    """The region of a member name the gateway made: ``regions/{admdvs}/members/{psn_no}``."""
+    return member.split("/")[1]
+
+
 def parse_region(name: str, problems: Violations, field: str = "parent") -> str:
     parts = name.split("/")
     if len(parts) != 2 or parts[0] != "regions":

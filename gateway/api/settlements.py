@@ -14,16 +14,17 @@ from gateway.api.times import parse_time, timestamp
 from gateway.api.runner import Runner
 from gateway.api.bindings import CHOSEN_ID
 from gateway.api.names import (check_request_id, decode_position, encode_token, listing_party, member_name,
-                               page_size, parse_scoped, require_own_region)
+                               page_size, parse_scoped, region_of, require_own_region)
 from gateway.domain.bindings import Party, Person
-from gateway.domain.errors import Violations
+from gateway.domain.errors import Refusal, Violations
 from gateway.domain.identity import IdHasher, id_number_problem
 from gateway.domain.ledger import MAX_FEN
 from gateway.domain.policies import Policy, Use
 from gateway.domain.regions import admdvs_problem
 from gateway.domain.settlements import (Claim, CredentialType, Institution, InstitutionKind, ItemCategory, Settlement,
-                                        validate_amounts, validate_place)
+                                        crossings, validate_amounts, validate_place)
 from gateway.domain.visibility import SettlementView, quote_lines_shown, settlement_view
+from gateway.observability.metrics import Metrics
 from gateway.security.principal import Kind, Principal
 from gateway.service import settlements as service
 
@@ -65,10 +66,11 @@ def render_for(region: str, settlement: Settlement) -> bytes:
 
 
 class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
-    def __init__(self, db: Runner, hasher: IdHasher, policies: dict[str, Policy]) -> None:
+    def __init__(self, db: Runner, hasher: IdHasher, policies: dict[str, Policy], metrics: Metrics | None = None) -> None:
         self._db = db
         self._hash = hasher
         self._policies = policies
+        self._metrics = metrics or Metrics()
 
     def _claim(self, claim: pb.SettlementClaim, problems: Violations) -> Claim | None:
         """Validates every field of a claim at once (None if any is wrong); hashes the ID number."""
@@ -134,9 +136,18 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
             problems.add("settlement_id", "1 to 63 of a-z, 0-9 and '-', starting with a letter")
         problems.raise_if_any()
         key = request_key(caller, "Settle", request)
-        answer = await self._db(service.settle, self._policies, caller.name, claim,
-                                request.settlement_id, key, partial(render_for, caller.name))
-        return pb.Settlement.FromString(answer)
+        try:
+            answer = await self._db(service.settle, self._policies, caller.name, claim,
+                                    request.settlement_id, key, partial(render_for, caller.name))
+        except Refusal as refusal:
+            if "other_province" in refusal.metadata:  # refused at a province pair (R5)
+                self._metrics.observe_crossings({(refusal.metadata["grantor_province"],
+                                                  refusal.metadata["other_province"])}, refusal.reason)
+            raise
+        settled = pb.Settlement.FromString(answer)
+        self._metrics.observe_crossings({pair for line in settled.lines for pair in crossings(
+            line.grantor_region, region_of(settled.beneficiary), settled.treatment_region)}, "allowed")
+        return settled
 
     @rpc(Kind.REGION)
     async def ReverseSettlement(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]

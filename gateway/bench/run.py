@@ -42,6 +42,8 @@ from gateway._proto.copay.v1 import settlements_pb2_grpc
 from gateway.bench import world
 from gateway.domain.identity import IdHasher
 from gateway.security.pki import init_dev_pki
+from gateway.sample import REGIONS
+from gateway.seed import register_regions
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 from gateway.store.tables import members
@@ -284,6 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     hasher = IdHasher(bytes.fromhex((folder / "certs" / "id-hash.key").read_text()))
     print(f"loading {args.grantors:,} funded grantors with active bindings into {folder}", flush=True)
     world.load_pairs(engine, args.grantors, hasher)
+    register_regions(engine, [r for r in REGIONS if r.admdvs == world.REGION])
     servers: dict[str, Server] = {}
     if args.prior and engine.dialect.name == "sqlite":  # (d) on a copy that gets the history, in turns with (b)
         history = folder / "history.db"

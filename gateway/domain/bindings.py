@@ -7,9 +7,10 @@
 and either returns the binding's first status or raises a Refusal naming
 the rule. The grantor's province policy decides scope, geography,
 confirmation and review: the money is the grantor's, filed in the grantor's
-region. Decision: a cross-province binding also needs the pair to be open
-(R5), and a province that allows only the same pooling region never shares
-across provinces, open pair or not.
+region. Decision: a cross-province binding also needs the operators' switch
+from the grantor's province to the beneficiary's to be open (R5,
+gateway.domain.rollout), and a province that allows only the same pooling
+region never shares across provinces, open pair or not.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from enum import StrEnum
 from gateway.domain.errors import Category, Refusal
 from gateway.domain.members import EnrolmentStatus, InsuranceType, Member
 from gateway.domain.policies import Geography, Policy
-from gateway.domain.regions import province_of
 from gateway.domain.relationships import NEVER, Relationship
+from gateway.domain.rollout import Control, crossing_refusal, region_refusal
 
 
 class Status(StrEnum):
@@ -120,15 +121,17 @@ def refuse(reason: str, message: str, rule: str | None, category: Category = Cat
 
 
 def decide(grantor: Member, beneficiary_region: str, beneficiary: Member | None, relationship: Relationship,
-           policy: Policy, pair_open: bool) -> Status:
+           policy: Policy, control: Control, at: datetime) -> Status:
     """The first status of a new binding, or a Refusal naming the rule broken.
 
     The checks run in an order that tells the grantor's region nothing about
     another region's members it could not file a binding with: first the
     request itself and the caller's own grantor (R13, R1, R2, R4 scope), then
-    the geography of the region the caller named (R5), and only then the
-    beneficiary, ``None`` when no member of that name is known. Unknown and
-    not normally insured get one answer (R3), without the enrolment status.
+    the region the caller named (registered and enabled, within the grantor's
+    policy's geography, across provinces only while the operators' switches
+    allow it: R5), and only then the beneficiary, ``None`` when no member of
+    that name is known. Unknown and not normally insured get one answer (R3),
+    without the enrolment status.
     """
     if relationship is Relationship.FAMILY_ACCOUNT_PROXY:
         raise refuse("FAMILY_ACCOUNT_NOT_MUTUAL_AID", "a family account (亲情账户) only shows a relative's code; "
@@ -144,7 +147,10 @@ def decide(grantor: Member, beneficiary_region: str, beneficiary: Member | None,
                      f"province {policy.province}" + (" (the spouse's parents never are)" if relationship in NEVER
                                                       else ""), "R4", relationship=relationship.value,
                      province=policy.province, policy=policy.ref)
-    _check_geography(grantor.region, beneficiary_region, policy, pair_open)
+    _check_geography(grantor.region, beneficiary_region, policy)
+    if (refusal := region_refusal(control, beneficiary_region) or
+            crossing_refusal(control, grantor.region, beneficiary_region, at)) is not None:
+        raise refusal
     if beneficiary is None or beneficiary.status is not EnrolmentStatus.NORMAL:
         raise refuse("BENEFICIARY_NOT_NORMALLY_INSURED", "the gateway knows no member of that name or number in "
                      f"region {beneficiary_region} who is enrolled in basic insurance in normal status (正常参保)",
@@ -156,14 +162,11 @@ def decide(grantor: Member, beneficiary_region: str, beneficiary: Member | None,
     return Status.PENDING_REVIEW if policy.review_required else Status.ACTIVE
 
 
-def _check_geography(grantor_region: str, beneficiary_region: str, policy: Policy, pair_open: bool) -> None:
-    where = {"grantor_region": grantor_region, "beneficiary_region": beneficiary_region, "policy": policy.ref}
+def _check_geography(grantor_region: str, beneficiary_region: str, policy: Policy) -> None:
     if policy.geography is Geography.POOLING_REGION and grantor_region != beneficiary_region:
         raise refuse("OUTSIDE_POOLING_REGION", f"province {policy.province} shares accounts only within one "
-                     "pooling region", "R5", **where)
-    if province_of(grantor_region) != province_of(beneficiary_region) and not pair_open:
-        raise refuse("CROSS_PROVINCE_CLOSED", f"mutual aid between provinces {province_of(grantor_region)} and "
-                     f"{province_of(beneficiary_region)} is not open", "R5", **where)
+                     "pooling region", "R5", grantor_region=grantor_region, beneficiary_region=beneficiary_region,
+                     policy=policy.ref)
 
 
 def after_confirmation(policy: Policy) -> Status:

@@ -10,11 +10,12 @@ Decisions where the issue was silent:
   settled by the beneficiary's own insuring region, which collects them.
 * Any non-medical item category (health supplements, cosmetics, daily goods)
   refuses the whole settlement: the items are not split (R7).
-* Every pair of distinct provinces among grantor, beneficiary and treatment
-  must be open (R5); a province that shares only within a pooling region pays
-  only for treatments in the grantor's own region.
+* Across provinces, the operators' switches from the grantor's province to
+  the beneficiary's and to the treatment's must be open, with their limits
+  (R5, gateway.domain.rollout); a province that shares only within a pooling
+  region pays only for treatments in the grantor's own region.
 * Unnamed grantors are drawn in filing order, skipping those a rule excludes
-  (use not allowed in their province, pair closed); if every one is excluded
+  (use not allowed in their province, a pair closed or over a limit); if every one is excluded
   the refusal is the first one's. A named grantor that is excluded refuses the
   settlement: the caller asked for it.
 * A partial refund goes back to the grantors in reverse order of drawing.
@@ -32,7 +33,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from itertools import combinations
 
 from gateway.domain.bindings import Party, Person, refuse
 from gateway.domain.errors import Category, Refusal, Violations
@@ -40,6 +40,7 @@ from gateway.domain.ledger import MAX_FEN
 from gateway.domain.members import Member
 from gateway.domain.policies import Geography, Policy, Use
 from gateway.domain.regions import admdvs_problem, province_of
+from gateway.domain.rollout import Control, crossing_refusal, limit_refusal, region_refusal
 
 MEDICAL_USES = frozenset({Use.OUTPATIENT, Use.INPATIENT, Use.PHARMACY})
 _INSTITUTION_CODE = re.compile(r"[A-Za-z0-9-]{1,40}")
@@ -243,9 +244,16 @@ def check_credential(claim: Claim, beneficiary: Member | None) -> Member:
     return beneficiary
 
 
-def exclusion(candidate: Candidate, beneficiary: Member, treatment_region: str, use: Use,
-              open_pairs: frozenset[tuple[str, str]]) -> Refusal | None:
-    """Why this grantor cannot pay this bill, or None (R2, R5, R7)."""
+def crossings(grantor_region: str, beneficiary_region: str, treatment_region: str) -> set[tuple[str, str]]:
+    """The directed province pairs a payment crosses: from the grantor's province to the beneficiary's and to
+    the treatment's, where they differ (gateway.domain.rollout)."""
+    here = province_of(grantor_region)
+    return {(here, province_of(r)) for r in (beneficiary_region, treatment_region) if province_of(r) != here}
+
+
+def exclusion(candidate: Candidate, beneficiary: Member, treatment_region: str, use: Use, personal_part: int,
+              control: Control, at: datetime) -> Refusal | None:
+    """Why this grantor cannot pay this bill, or None (R2, R5, R7, and the operators' rollout)."""
     grantor, policy = candidate.grantor, candidate.policy
     where = {"grantor_region": grantor.region}
     if not grantor.status.active:
@@ -256,22 +264,15 @@ def exclusion(candidate: Candidate, beneficiary: Member, treatment_region: str, 
     if policy.geography is Geography.POOLING_REGION and treatment_region != grantor.region:
         return refuse("OUTSIDE_POOLING_REGION", f"province {policy.province} pays only for treatments in the "
                       "grantor's pooling region", "R5", treatment_region=treatment_region, **where)
-    provinces = sorted({province_of(grantor.region), province_of(beneficiary.region), province_of(treatment_region)})
-    for pair in combinations(provinces, 2):
-        if pair not in open_pairs:
-            return refuse("CROSS_PROVINCE_CLOSED", f"mutual aid between provinces {pair[0]} and {pair[1]} is not "
-                          "open", "R5", provinces=",".join(pair), **where)
+    if (refusal := region_refusal(control, grantor.region)) is not None:
+        return refusal
+    for other in (beneficiary.region, treatment_region):
+        if (refusal := crossing_refusal(control, grantor.region, other, at)) is not None:
+            return refusal
+    for pair in sorted(crossings(grantor.region, beneficiary.region, treatment_region)):
+        if (refusal := limit_refusal(control.pair(*pair), personal_part, at)) is not None:
+            return refusal
     return None
-
-
-def province_pairs(candidates: list[Candidate], beneficiary: Member, treatment_region: str) -> set[tuple[str, str]]:
-    """The province pairs whose switch the rules will ask about."""
-    pairs: set[tuple[str, str]] = set()
-    for c in candidates:
-        provinces = sorted({province_of(c.grantor.region), province_of(beneficiary.region),
-                            province_of(treatment_region)})
-        pairs.update(combinations(provinces, 2))
-    return pairs
 
 
 def draw(personal_part: int, payers: list[Candidate], allow_partial: bool) -> list[Line]:

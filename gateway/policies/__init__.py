@@ -8,9 +8,8 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from gateway.domain.policies import Geography, GrantorOrder, Policy, Use
-from gateway.domain.regions import PROVINCES
-from gateway.domain.relationships import NEVER, SCOPES, Relationship
+from gateway.domain.policies import Geography, GrantorOrder, Policy, Use, policy_problems
+from gateway.domain.relationships import SCOPES, Relationship
 
 FOLDER = Path(__file__).parent
 
@@ -26,8 +25,8 @@ def parse(text: str, origin: str) -> Policy:
             grantor_order=GrantorOrder(data["grantor_order"]), sources=tuple(data["sources"]))
     except (KeyError, ValueError) as exc:
         raise ValueError(f"{origin}: {exc!r}") from None
-    if policy.province not in PROVINCES or policy.scope & NEVER:
-        raise ValueError(f"{origin}: bad province or a relationship R4 never allows")
+    if problems := policy_problems(policy):
+        raise ValueError(f"{origin}: " + "; ".join(f"{field}: {why}" for field, why in problems))
     return policy
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from gateway.domain.regions import admdvs_problem
 
@@ -54,14 +55,33 @@ def principal_from_uri(uri: str) -> Principal | None:
     return None
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What the gateway reads from a client certificate: whom it names, and how to revoke it."""
+
+    principal: Principal | None
+    serial: str  # lower-case hex, no leading zeros
+    fingerprint: str  # SHA-256 of the DER certificate, lower-case hex
+
+
 @functools.lru_cache(maxsize=4096)
-def principal_from_pem(pem: bytes) -> Principal | None:
-    """The principal a PEM certificate names, or None. Cached: one parse per certificate."""
+def identity_from_pem(pem: bytes) -> Identity | None:
+    """The identity of a PEM certificate, or None if it cannot be read. Cached: one parse per certificate."""
     try:
         cert = x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        return None
+    serial, fingerprint = format(cert.serial_number, "x"), cert.fingerprint(hashes.SHA256()).hex()
+    try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except (ValueError, x509.ExtensionNotFound):
-        return None
+        return Identity(None, serial, fingerprint)
     found = {p for uri in sans.get_values_for_type(x509.UniformResourceIdentifier)
              if (p := principal_from_uri(uri)) is not None}
-    return found.pop() if len(found) == 1 else None
+    return Identity(found.pop() if len(found) == 1 else None, serial, fingerprint)
+
+
+def principal_from_pem(pem: bytes) -> Principal | None:
+    """The principal a PEM certificate names, or None."""
+    identity = identity_from_pem(pem)
+    return identity.principal if identity else None

@@ -12,6 +12,7 @@ from gateway.domain.errors import Category, Refusal
 from gateway.domain.members import Member
 from gateway.domain.policies import Policy
 from gateway.domain.regions import Scoped, province_of
+from gateway.domain.rollout import Control, region_refusal
 from gateway.domain.relationships import Relationship
 from gateway.service.once import RequestKey, in_transaction, run_once
 from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
@@ -33,8 +34,9 @@ def _member(uow: UnitOfWork, party: Party, role: str, rule: str) -> Member:
     return member
 
 
-def _policy(policies: dict[str, Policy], region: str) -> Policy:
-    policy = policies.get(province_of(region))
+def _policy(policies: dict[str, Policy], control: Control, region: str, at: datetime) -> Policy:
+    """The policy in force for the region's province (gateway.domain.rollout.Control.policy)."""
+    policy = control.policy(province_of(region), at, policies)
     if policy is None:
         raise refuse("NO_PROVINCE_POLICY", f"province {province_of(region)} has no mutual-aid policy at the gateway",
                      "R4", province=province_of(region))
@@ -43,7 +45,7 @@ def _policy(policies: dict[str, Policy], region: str) -> Policy:
 
 def create(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: str, grantor: Party,
            beneficiary: Party | Person, relationship: Relationship, binding_id: str, key: RequestKey,
-           render: Render) -> bytes:
+           render: Render, at: datetime | None = None) -> bytes:
     """``beneficiary`` is a member name, or a person by ID hash in the region the caller names;
     ``binding_id`` is the caller's choice (AIP-133) in its own namespace, or empty for a generated one."""
 
@@ -56,27 +58,27 @@ def create(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: 
             receiver = uow.members.get(beneficiary.region, beneficiary.psn_no)
         else:
             receiver = uow.members.in_region_by_hash(beneficiary.region, beneficiary.id_hash)
-        policy = _policy(policies, giver.region)
-        there = province_of(beneficiary.region)
-        pair_open = there != province_of(giver.region) and uow.cross_province.is_open(province_of(giver.region), there)
-        status = decide(giver, beneficiary.region, receiver, relationship, policy, pair_open)
+        now = at or _now()
+        control = uow.control.current()
+        policy = _policy(policies, control, giver.region, now)
+        status = decide(giver, beneficiary.region, receiver, relationship, policy, control, now)
         assert receiver is not None  # decide refuses an unknown beneficiary
         grantor_party, beneficiary_party = Party(giver.region, giver.psn_no), Party(receiver.region, receiver.psn_no)
         if (existing := uow.bindings.live_between(grantor_party, beneficiary_party)) is not None:
             raise refuse("BINDING_EXISTS", "a live binding between these members already exists", "R9",
                          Category.ALREADY_EXISTS, binding=existing.name, status=existing.status.value)
         binding = Binding(binding_id or ordered_id(), grantor_party, beneficiary_party, relationship, status,
-                          policy.ref, (Transition(status, _now(), f"region/{caller}", Cause.FILED),))
+                          policy.ref, (Transition(status, now, f"region/{caller}", Cause.FILED),))
         return uow.bindings.add(binding)
 
     return run_once(uow_factory, key, work, render)
 
 
 def _change(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped, key: RequestKey, render: Render,
-            step: Callable[[Binding], Binding]) -> bytes:
+            step: Callable[[UnitOfWork, Binding], Binding]) -> bytes:
     def work(uow: UnitOfWork) -> Binding:
         binding = _visible(uow, caller, name)
-        changed = step(binding)
+        changed = step(uow, binding)
         uow.bindings.save(changed, len(binding.history))
         return changed
 
@@ -85,10 +87,15 @@ def _change(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped, key: Requ
 
 def confirm(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: str, name: Scoped,
             key: RequestKey, render: Render) -> bytes:
-    def step(binding: Binding) -> Binding:
+    def step(uow: UnitOfWork, binding: Binding) -> Binding:
         _require_region(caller, binding.beneficiary.region, binding, "beneficiary", "R11")
         require_status(binding, Status.PENDING_CONFIRMATION, "R11")
-        next_status = after_confirmation(_policy(policies, binding.grantor.region))
+        _both_enabled(uow.control.current(), binding)
+        decided_under = uow.control.current().policy_version(binding.policy, policies)  # the version it was filed under
+        if decided_under is None:
+            raise refuse("NO_PROVINCE_POLICY", f"policy {binding.policy} is not known to the gateway", "R11",
+                         policy=binding.policy)
+        next_status = after_confirmation(decided_under)
         return binding.move(next_status, _now(), f"region/{caller}", Cause.CONFIRMED)
 
     return _change(uow_factory, caller, name, key, render, step)
@@ -96,9 +103,10 @@ def confirm(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller:
 
 def approve(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped, key: RequestKey,
             render: Render) -> bytes:
-    def step(binding: Binding) -> Binding:
+    def step(uow: UnitOfWork, binding: Binding) -> Binding:
         _require_region(caller, binding.grantor.region, binding, "grantor", "R11")
         require_status(binding, Status.PENDING_REVIEW, "R11")
+        _both_enabled(uow.control.current(), binding)
         return binding.move(Status.ACTIVE, _now(), f"region/{caller}", Cause.APPROVED)
 
     return _change(uow_factory, caller, name, key, render, step)
@@ -106,7 +114,7 @@ def approve(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped, key: Requ
 
 def revoke(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped, cause: Cause, key: RequestKey,
            render: Render) -> bytes:
-    def step(binding: Binding) -> Binding:
+    def step(uow: UnitOfWork, binding: Binding) -> Binding:
         side = binding.grantor if cause in GRANTOR_CAUSES else binding.beneficiary
         _require_region(caller, side.region, binding, "grantor" if cause in GRANTOR_CAUSES else "beneficiary", "R10")
         if not binding.status.live:
@@ -135,6 +143,13 @@ def end_bindings_of(uow: UnitOfWork, member: Member) -> None:
         cause = end_cause(member, as_grantor=binding.grantor == me)
         if cause is not None:
             uow.bindings.save(binding.move(Status.ENDED, member.updated_at, SYSTEM, cause), len(binding.history))
+
+
+def _both_enabled(control: Control, binding: Binding) -> None:
+    """A binding moves towards ACTIVE only while both parties' regions take part (revoking it never waits)."""
+    for region in (binding.grantor.region, binding.beneficiary.region):
+        if (refusal := region_refusal(control, region)) is not None:
+            raise refusal
 
 
 def _visible(uow: UnitOfWork, caller: str, name: Scoped) -> Binding:

@@ -18,8 +18,10 @@ from gateway.domain.errors import Category, Refusal
 from gateway.domain.members import Member
 from gateway.domain.policies import Policy
 from gateway.domain.regions import Scoped, province_of
+from gateway.domain.clock import china_day
+from gateway.domain.rollout import Control, daily_limit_refusal, region_refusal
 from gateway.domain.settlements import (Candidate, Claim, PaidLine, Quote, RefundRecord, Settlement, check_bill,
-                                        check_credential, draw, exclusion, province_pairs, refund_plan)
+                                        check_credential, crossings, draw, exclusion, refund_plan)
 from gateway.domain.visibility import SettlementView, settlement_view
 from gateway.service.once import RequestKey, in_transaction, run_once
 from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
@@ -32,7 +34,7 @@ def _patient(uow: UnitOfWork, ref: Party | Person) -> Member | None:
 
 
 def _payers(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Claim, beneficiary: Member,
-            lock: bool) -> list[Candidate]:
+            lock: bool, control: Control, at: datetime) -> list[Candidate]:
     """The grantors who may pay this bill, in drawing order, with their balances (R2, R5, R7, R9, R10)."""
     active = uow.settlements.active_bindings(Party(beneficiary.region, beneficiary.psn_no))
     by_grantor = {b.grantor: (b, grantor) for b, grantor in active}
@@ -46,14 +48,13 @@ def _payers(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Cl
         raise refuse("NO_ACTIVE_BINDING", "the beneficiary has no active binding", "R10")
     candidates = []
     for binding, grantor in active:
-        policy = policies.get(province_of(binding.grantor.region))
+        policy = control.policy(province_of(binding.grantor.region), at, policies)
         if policy is None:
             raise refuse("NO_PROVINCE_POLICY", "the grantor's province has no policy at the gateway", "R7",
                          grantor_region=binding.grantor.region)
         candidates.append(Candidate(binding, grantor, policy))
-    open_pairs = frozenset(p for p in province_pairs(candidates, beneficiary, caller)
-                           if uow.cross_province.is_open(*p))
-    excluded = [(c, exclusion(c, beneficiary, caller, claim.use, open_pairs)) for c in candidates]
+    excluded = [(c, exclusion(c, beneficiary, caller, claim.use, claim.personal_part, control, at))
+                for c in candidates]
     refusals = [why for _, why in excluded if why is not None]
     if refusals and (claim.grantors or len(refusals) == len(candidates)):
         raise refusals[0]
@@ -62,31 +63,54 @@ def _payers(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Cl
     return [Candidate(c.binding, c.grantor, c.policy, balances[ledger.share(c.binding.grantor)]) for c in payers]
 
 
-def _plan(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Claim, lock: bool) -> Quote:
+def _plan(uow: UnitOfWork, policies: dict[str, Policy], caller: str, claim: Claim, lock: bool,
+          at: datetime) -> Quote:
     check_bill(claim, caller)
+    control = uow.control.current()
+    if (refusal := region_refusal(control, claim.beneficiary.region)) is not None:
+        raise refusal
     beneficiary = check_credential(claim, _patient(uow, claim.beneficiary))
-    payers = _payers(uow, policies, caller, claim, beneficiary, lock)
+    payers = _payers(uow, policies, caller, claim, beneficiary, lock, control, at)
     return Quote(Party(beneficiary.region, beneficiary.psn_no), claim.personal_part,
                  tuple(draw(claim.personal_part, payers, claim.allow_partial)))
 
 
-def quote(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: str, claim: Claim) -> Quote:
+def _count_crossings(uow: UnitOfWork, plan: Quote, treatment_region: str, at: datetime) -> None:
+    """Counts what this settlement pays across each province pair against the pair's daily limits (R5)."""
+    fen: dict[tuple[str, str], int] = {}
+    for line in plan.lines:
+        for pair in crossings(line.grantor.region, plan.beneficiary.region, treatment_region):
+            fen[pair] = fen.get(pair, 0) + line.amount
+    if not fen:
+        return
+    control = uow.control.current()
+    for pair, amount in sorted(fen.items()):
+        switch = control.pair(*pair)
+        if (limit := uow.control.count_settlement(china_day(at), switch, plan.beneficiary, amount)) is not None:
+            raise daily_limit_refusal(switch, limit)
+
+
+def quote(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: str, claim: Claim,
+          at: datetime | None = None) -> Quote:
     """Who would pay how much; nothing moves, and nothing is recorded: an attempt at impersonation
-    is recorded when it tries to pay (Settle), not when it asks."""
-    return in_transaction(uow_factory, lambda uow: _plan(uow, policies, caller, claim, lock=False), readonly=True)
+    is recorded when it tries to pay (Settle), not when it asks. The daily limits are not counted."""
+    when = at or datetime.now(timezone.utc)
+    return in_transaction(uow_factory, lambda uow: _plan(uow, policies, caller, claim, False, when), readonly=True)
 
 
 def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: str, claim: Claim,
-           settlement_id: str, key: RequestKey, render: Callable[[Settlement], bytes]) -> bytes:
+           settlement_id: str, key: RequestKey, render: Callable[[Settlement], bytes],
+           at: datetime | None = None) -> bytes:
     """Pays the bill; ``settlement_id`` is the caller's choice (AIP-133) in its own namespace, or
-    empty for a UUID."""
+    empty for a UUID. ``at``: the time the rules see (now, unless a test says otherwise)."""
 
     def work(uow: UnitOfWork) -> Settlement:
         if settlement_id and uow.settlements.get(caller, settlement_id) is not None:
             raise refuse("SETTLEMENT_ID_TAKEN", f"regions/{caller}/settlements/{settlement_id} already exists", None,
                          Category.ALREADY_EXISTS, settlement=f"regions/{caller}/settlements/{settlement_id}")
-        plan = _plan(uow, policies, caller, claim, lock=uow.locks_rows)
-        now = datetime.now(timezone.utc)
+        now = at or datetime.now(timezone.utc)
+        plan = _plan(uow, policies, caller, claim, uow.locks_rows, now)
+        _count_crossings(uow, plan, caller, now)
         institution = claim.institution
         record = Settlement(
             settlement_id or ordered_id(), caller, plan.beneficiary, claim.credential, institution and institution.code,

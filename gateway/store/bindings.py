@@ -1,22 +1,18 @@
-"""Binding rows (and their transition history) <-> domain bindings; the cross-province switch."""
+"""Binding rows (and their transition history) <-> domain bindings."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
-from sqlalchemy import Connection, Row, and_, bindparam, or_, select
+from sqlalchemy import Connection, Row, and_, or_, select
 
 from gateway.domain.bindings import Binding, Cause, Party, Status, Transition
 from gateway.domain.relationships import Relationship
-from gateway.store.direct import Direct
 from gateway.store.members import utc
 from gateway.store.tables import binding_transitions as transitions
-from gateway.store.tables import bindings, cross_province_pairs as pairs
+from gateway.store.tables import bindings
 
 LIVE = [s.value for s in Status if s.live]
-PAIR_OPEN = Direct(select(pairs.c.open).where(pairs.c.province_a == bindparam("a"),
-                                              pairs.c.province_b == bindparam("b")))
 
 
 def _party(side: str, party: Party):  # type: ignore[no-untyped-def]
@@ -84,22 +80,3 @@ class SqlBindings:
             self._conn.execute(transitions.insert(), [
                 {"binding_seq": seq, "position": start + i, "status": t.status.value, "at": t.at, "actor": t.actor,
                  "cause": t.cause.value} for i, t in enumerate(history)])
-
-
-class SqlCrossProvince:
-    """The per-province-pair switch, closed unless a row says open; read on every request."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def is_open(self, one: str, other: str) -> bool:
-        a, b = sorted((one, other))
-        row = PAIR_OPEN.first(self._conn, {"a": a, "b": b})
-        return bool(row and row.open)
-
-    def set_open(self, one: str, other: str, is_open: bool, actor: str, at: datetime) -> None:
-        a, b = sorted((one, other))
-        values = {"open": is_open, "updated_at": at, "updated_by": actor}
-        if self._conn.execute(pairs.update().where(pairs.c.province_a == a, pairs.c.province_b == b)
-                              .values(**values)).rowcount == 0:
-            self._conn.execute(pairs.insert().values(province_a=a, province_b=b, **values))

@@ -108,6 +108,15 @@ class SqlSettlements:
                                                     last_institution_code=institution_code,
                                                     last_request_id=request_id))
 
+    def impersonations(self, caller: str, after: int | None, limit: int) -> list[Any]:
+        """Recorded attempts (R8), the latest day first, for operators; ``caller`` empty for all."""
+        query = select(attempts)
+        if caller:
+            query = query.where(attempts.c.caller == caller)
+        if after is not None:
+            query = query.where(attempts.c.seq < after)
+        return self._conn.execute(query.order_by(attempts.c.seq.desc()).limit(limit)).all()
+
     def _count_attempt(self, key: dict[str, Any], at: datetime, institution_code: str | None,
                        request_id: str | None) -> bool:
         return self._conn.execute(attempts.update().where(*(attempts.c[k] == v for k, v in key.items())).values(

@@ -4,7 +4,7 @@ it; a test checks that the two agree."""
 from __future__ import annotations
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
-                        LargeBinary, MetaData, String, Table, UniqueConstraint, false, text)
+                        LargeBinary, MetaData, String, Table, Text, UniqueConstraint, false, text)
 from sqlalchemy.sql.naming import conv
 
 metadata = MetaData(naming_convention={
@@ -78,15 +78,6 @@ binding_transitions = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(64), nullable=False),
     Column("cause", String(32), nullable=False),
-)
-
-cross_province_pairs = Table(
-    "cross_province_pairs", metadata,
-    Column("province_a", String(2), primary_key=True, comment="the lower province code of the pair"),
-    Column("province_b", String(2), primary_key=True),
-    Column("open", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("updated_by", String(64), nullable=False),
 )
 
 share_accounts = Table(
@@ -172,4 +163,113 @@ impersonation_attempts = Table(
     Column("last_request_id", String(64)),
     UniqueConstraint("day", "caller", "beneficiary_region", "beneficiary_psn_no", "credential", "holder_hash",
                      name=conv("uq_impersonation_attempts_day")),
+)
+
+
+# --- what operators set (gateway.domain.rollout), the change requests and the audit log -------------------
+
+regions = Table(
+    "regions", metadata,
+    Column("admdvs", String(6), primary_key=True),
+    Column("display_name", String(64), nullable=False),
+    Column("state", String(8), nullable=False, comment="disabled, pilot or live"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+)
+
+province_pairs = Table(
+    "province_pairs", metadata,
+    Column("grantor_province", String(2), primary_key=True),
+    Column("other_province", String(2), primary_key=True, comment="the beneficiary's or the treatment's"),
+    Column("open", Boolean, nullable=False),
+    Column("opens_at", DateTime(timezone=True)),
+    Column("closes_at", DateTime(timezone=True)),
+    Column("per_beneficiary_daily", Integer),
+    Column("per_settlement_fen", BigInteger),
+    Column("daily_fen", BigInteger),
+    Column("quiet_from", String(5), comment="HH:MM, Asia/Shanghai"),
+    Column("quiet_until", String(5)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+)
+
+control = Table(
+    "control", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False, comment="one row, id 1"),
+    Column("version", BigInteger, nullable=False, comment="moves with every change; processes reload on it"),
+    Column("kill_switch", Boolean, nullable=False),
+    Column("kill_switch_at", DateTime(timezone=True)),
+    Column("kill_switch_by", String(64)),
+    Column("audit_seq", BigInteger, nullable=False, comment="the audit log's head: last entry"),
+    Column("audit_hash", String(64), nullable=False),
+)
+
+revoked_certificates = Table(
+    "revoked_certificates", metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("serial", String(40), index=True, comment="lower-case hex"),
+    Column("fingerprint", String(64), index=True, comment="SHA-256 of the DER certificate, lower-case hex"),
+    Column("principal", String(64)),
+    Column("reason", String(500), nullable=False),
+    Column("revoked_by", String(64), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=False),
+)
+
+policy_versions = Table(
+    "policy_versions", metadata,
+    Column("province", String(2), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("effective_at", DateTime(timezone=True), nullable=False),
+    Column("document", Text, nullable=False, comment="the policy's content as JSON"),
+    Column("published_by", String(64), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
+change_requests = Table(
+    "change_requests", metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True, comment="filing order"),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("change", Text, nullable=False, comment="the change as JSON"),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(64)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decision_reason", String(500)),
+    Index("ix_change_requests_state", "state", "seq"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(128), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("before", Text, nullable=False, comment="JSON"),
+    Column("after", Text, nullable=False, comment="JSON"),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+pair_usage = Table(
+    "pair_usage", metadata,
+    Column("day", Date, primary_key=True, comment="in Asia/Shanghai"),
+    Column("grantor_province", String(2), primary_key=True),
+    Column("other_province", String(2), primary_key=True),
+    Column("settlements", Integer, nullable=False),
+    Column("fen", BigInteger, nullable=False),
+)
+
+beneficiary_usage = Table(
+    "beneficiary_usage", metadata,
+    Column("day", Date, primary_key=True, comment="in Asia/Shanghai"),
+    Column("grantor_province", String(2), primary_key=True),
+    Column("other_province", String(2), primary_key=True),
+    Column("beneficiary_region", String(6), primary_key=True),
+    Column("beneficiary_psn_no", String(40), primary_key=True),
+    Column("settlements", Integer, nullable=False),
 )

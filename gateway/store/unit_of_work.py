@@ -8,7 +8,8 @@ from sqlalchemy import Connection, Engine, bindparam, select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gateway.service.ports import Conflict, PriorAnswer
-from gateway.store.bindings import SqlBindings, SqlCrossProvince
+from gateway.store.bindings import SqlBindings
+from gateway.store.control import SqlControl
 from gateway.store.db import READONLY
 from gateway.store.direct import Direct, insert
 from gateway.store.ledger import SqlLedger
@@ -63,7 +64,7 @@ class SqlUnitOfWork:
         self.members = SqlMembers(conn)
         self.requests = SqlRequestLog(conn)
         self.bindings = SqlBindings(conn)
-        self.cross_province = SqlCrossProvince(conn)
+        self.control = SqlControl(conn)
         self.ledger = SqlLedger(conn)
         self.settlements = SqlSettlements(conn)
 

@@ -17,6 +17,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from gateway._proto.copay.v1 import members_pb2_grpc
+from gateway.seed import register_regions
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 from tests.conftest import BACKENDS
@@ -76,6 +77,11 @@ class Gateway:
 
 
 def start_gateway(pki: Path, database_url: str, folder: Path, **env: str) -> Gateway:
+    """Starts a gateway on a migrated database, with the sample regions registered LIVE."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    register_regions(engine)
+    engine.dispose()
     log_path = folder / f"gateway-{time.monotonic_ns()}.log"
     environment = {**os.environ, "COPAY_LISTEN": "127.0.0.1:0", "COPAY_METRICS_LISTEN": "127.0.0.1:0",
                    "COPAY_DATABASE_URL": database_url, "COPAY_CERTS_DIR": str(pki), **env}

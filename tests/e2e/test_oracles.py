@@ -7,7 +7,7 @@ Each test compares the answer about a thing that exists with the answer about on
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 import grpc
 import pytest
@@ -18,9 +18,8 @@ from gateway._proto.copay.v1 import settlements_pb2 as spb
 from gateway.sample import id_number
 from gateway.store.db import make_engine
 from gateway.store.tables import impersonation_attempts
-from gateway.store.unit_of_work import SqlUnitOfWork
 from tests.e2e.conftest import details
-from tests.e2e.world import COUNTER, RESIDENT, TERMINATED, T, World, refused
+from tests.e2e.world import COUNTER, RESIDENT, TERMINATED, T, World, refused, set_pair
 
 pytestmark = pytest.mark.e2e
 LAPSED = 2  # ENROLMENT_STATUS_LAPSED
@@ -36,12 +35,6 @@ def database(gateway):
     engine = make_engine(gateway.database_url)
     yield engine
     engine.dispose()
-
-
-def set_pair(engine, a: str, b: str, is_open: bool) -> None:
-    with SqlUnitOfWork(engine) as uow:
-        uow.cross_province.set_open(a, b, is_open, "test", datetime.now(timezone.utc))
-        uow.commit()
 
 
 def unknown(region: str) -> str:
@@ -140,7 +133,7 @@ def test_each_region_has_its_own_id_namespace(world):
 @pytest.fixture(scope="module")
 def shared(world, database):
     """A Wuhan patient paid for in Xuzhou by a Wuhan and a Jingzhou grantor (pairs 32-42 open)."""
-    set_pair(database, "32", "42", True)
+    set_pair(world.gateway, "32", "42", True)
     beneficiary, _ = world.member("420100", kind=RESIDENT)
     wuhan, _ = world.member("420100")
     jingzhou, _ = world.member("421000")
@@ -214,7 +207,7 @@ def test_unknown_patient_and_someone_elses_credential_get_one_answer_and_quotes_
 def test_named_grantor_excluded_by_a_rule_refuses_the_settlement(world, database):
     """Guangxi allows long-term-care premiums, Hubei does not (R7): named, the Hubei grantor refuses the
     whole bill; unnamed, it is skipped and the Guangxi grantor pays."""
-    set_pair(database, "42", "45", True)
+    set_pair(world.gateway, "42", "45", True)
     beneficiary, _ = world.member("450100", kind=RESIDENT)
     guangxi, _ = world.member("450100")
     hubei, _ = world.member("420100")

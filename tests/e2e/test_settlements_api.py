@@ -13,8 +13,7 @@ from sqlalchemy import select
 from gateway._proto.copay.v1 import accounts_pb2, bindings_pb2 as bpb, settlements_pb2 as pb
 from gateway.store.db import make_engine
 from gateway.store.tables import impersonation_attempts
-from gateway.store.unit_of_work import SqlUnitOfWork
-from tests.e2e.world import RESIDENT, T, TERMINATED, World, refused
+from tests.e2e.world import RESIDENT, T, TERMINATED, World, refused, set_pair
 from tests.invariants import check_ledger
 
 pytestmark = pytest.mark.e2e
@@ -30,12 +29,6 @@ def database(gateway):
     engine = make_engine(gateway.database_url)
     yield engine
     engine.dispose()
-
-
-def set_pair(engine, a: str, b: str, is_open: bool) -> None:
-    with SqlUnitOfWork(engine) as uow:
-        uow.cross_province.set_open(a, b, is_open, "test", datetime.now(timezone.utc))
-        uow.commit()
 
 
 def test_outpatient_bill_is_paid_from_the_grantors_balance(world):
@@ -156,17 +149,17 @@ def test_r10_revoked_binding_pays_nothing_and_the_balance_stays_with_the_grantor
 
 
 def test_r5_binding_whose_province_pair_closed_after_filing_cannot_settle(world, database):
-    set_pair(database, "32", "45", True)
+    set_pair(world.gateway, "32", "45", True)
     grantor, _ = world.member("320300")
     beneficiary, _ = world.member("450100", kind=RESIDENT)
     world.create(grantor, beneficiary, bpb.RELATIONSHIP_FATHER)
     world.fund(grantor, 10_000)
     assert world.settle(world.claim(beneficiary, 1_000)).mutual_aid_fen == 1_000
-    set_pair(database, "45", "32", False)
+    set_pair(world.gateway, "45", "32", False)
     code, reason, meta, _ = refused(world.settlements("450100").Settle, pb.SettleRequest(
         request_id=world.next_id("s"), claim=world.claim(beneficiary, 1_000)))
-    assert (code, reason, meta["rule"], meta["provinces"]) == (
-        grpc.StatusCode.FAILED_PRECONDITION, "CROSS_PROVINCE_CLOSED", "R5", "32,45")
+    assert (code, reason, meta["rule"], meta["grantor_province"], meta["other_province"]) == (
+        grpc.StatusCode.FAILED_PRECONDITION, "CROSS_PROVINCE_CLOSED", "R5", "32", "45")
     assert world.balance(grantor) == 9_000
 
 

@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import grpc
 import pytest
 
 from gateway._proto.copay.v1 import diagnostics_pb2, diagnostics_pb2_grpc

@@ -8,6 +8,8 @@ from datetime import date, timedelta
 import grpc
 import pytest
 
+from gateway._proto.copay.v1 import admin_pb2 as apb
+from gateway._proto.copay.v1 import admin_pb2_grpc
 from gateway._proto.copay.v1 import (accounts_pb2, accounts_pb2_grpc, bindings_pb2 as bpb, bindings_pb2_grpc,
                                      members_pb2 as mpb, settlements_pb2 as spb, settlements_pb2_grpc)
 from gateway.sample import id_number
@@ -95,6 +97,22 @@ class World:
                             else region_of(claim.beneficiary))
         return self.settlements(region).Settle(spb.SettleRequest(
             request_id=request_id or self.next_id("settle"), claim=claim), timeout=T)
+
+
+def admin(gateway, operator: str = "ops") -> admin_pb2_grpc.AdminServiceStub:
+    return admin_pb2_grpc.AdminServiceStub(gateway.channel(f"operator-{operator}"))
+
+
+def set_pair(gateway, one: str, other: str, is_open: bool, both_ways: bool = True, **opening) -> apb.ChangeRequest:
+    """Through AdminService, as operators would: ops asks, ops2 approves an opening; a closing applies at once."""
+    pair = apb.PairRef(grantor_province=one, other_province=other, both_ways=both_ways)
+    if not is_open:
+        return admin(gateway).CloseProvincePair(apb.CloseProvincePairRequest(
+            request_id=f"close-{next(COUNTER)}", pair=pair, reason="test"), timeout=T)
+    asked = admin(gateway).OpenProvincePair(apb.OpenProvincePairRequest(
+        request_id=f"open-{next(COUNTER)}", pair=pair, reason="test", **opening), timeout=T)
+    return admin(gateway, "ops2").ApproveChangeRequest(apb.ApproveChangeRequestRequest(
+        name=asked.name, request_id=f"approve-{next(COUNTER)}", reason="test"), timeout=T)
 
 
 def region_of(member_name: str) -> str:

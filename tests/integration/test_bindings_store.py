@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 
 import pytest
 
@@ -19,6 +18,7 @@ from gateway.service.members import report_members
 from gateway.service.once import RequestKey, in_transaction
 from gateway.store import unit_of_work
 from tests.conftest import BACKENDS
+from tests.control import set_pair
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 POLICIES = load()
@@ -67,12 +67,13 @@ def test_cross_province_switch_is_read_on_every_request(engine):
     with pytest.raises(Refusal) as err:
         create(uow, Party("320300", "G"), Party("440100", "B"), request_id="x1")
     assert (err.value.reason, err.value.rule) == ("CROSS_PROVINCE_CLOSED", "R5")
-    now = datetime.now(timezone.utc)
-    in_transaction(uow, lambda u: u.cross_province.set_open("44", "32", True, "operator/ops", now))
+    set_pair(engine, "44", "32", True)
     binding_id = create(uow, Party("320300", "G"), Party("440100", "B"), request_id="x2")
     assert service.get(uow, "440100", Scoped("320300", binding_id)).status is Status.ACTIVE
-    in_transaction(uow, lambda u: u.cross_province.set_open("32", "44", False, "operator/ops", now))
-    assert not in_transaction(uow, lambda u: u.cross_province.is_open("44", "32"))
+    set_pair(engine, "32", "44", False)
+    with pytest.raises(Refusal) as closed:
+        create(uow, Party("320300", "G"), Party("440100", "B"), request_id="x3")
+    assert closed.value.reason == "CROSS_PROVINCE_CLOSED"
 
 
 def test_terminated_or_transferred_member_ends_every_live_binding(engine):

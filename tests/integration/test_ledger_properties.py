@@ -23,6 +23,7 @@ from gateway.service import accounts, bindings, settlements
 from gateway.service.members import report_members
 from gateway.service.once import RequestKey, in_transaction
 from gateway.store import unit_of_work
+from gateway.seed import register_regions
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 from tests.invariants import check_ledger
@@ -41,6 +42,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.folder = tempfile.TemporaryDirectory()
         self.engine = make_engine(f"sqlite:///{Path(self.folder.name) / 'copay.db'}")
         upgrade(self.engine)
+        register_regions(self.engine)
         self.uow = unit_of_work.factory(self.engine)
         self.steps = 0
         reports = [MemberReport(p.psn_no, f"hash-{p.psn_no}", REGION, T.EMPLOYEE, S.NORMAL)

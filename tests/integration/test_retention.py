@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from gateway.api.runner import ThreadPoolRunner
 from gateway.server import prune_requests

@@ -9,6 +9,7 @@ from gateway.domain.bindings import Cause, Status, decide, end_cause
 from gateway.domain.errors import Refusal
 from gateway.domain.members import EnrolmentStatus as S, InsuranceType as T, Member
 from gateway.domain.relationships import BROAD, NARROW, Relationship as R
+from gateway.domain.rollout import Control, Pair, Region, RolloutState
 from gateway.policies import load
 
 NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)
@@ -19,18 +20,27 @@ def person(region: str, who: str, kind=T.EMPLOYEE, status=S.NORMAL) -> Member:
     return Member(region, f"P-{who}", f"hash-{who}", kind, status, None, NOW, NOW)
 
 
+def control(pair_open: bool, *regions: str) -> Control:
+    """Every region LIVE; every cross-province pair among ``regions`` open both ways if ``pair_open``."""
+    live = {r: Region(r, r, RolloutState.LIVE) for r in ALL}
+    pairs = {(a[:2], b[:2]): Pair(a[:2], b[:2], True) for a in regions for b in regions if a[:2] != b[:2]}
+    return Control(1, False, live, pairs if pair_open else {})
+
+
 def outcome(grantor, beneficiary, relationship, pair_open=False):
     """``beneficiary`` is a Member, or the region code named for a member the gateway does not know."""
     known = isinstance(beneficiary, Member)
+    where = beneficiary.region if known else beneficiary
     try:
-        return decide(grantor, beneficiary.region if known else beneficiary, beneficiary if known else None,
-                      relationship, POLICIES[grantor.region[:2]], pair_open)
+        return decide(grantor, where, beneficiary if known else None, relationship, POLICIES[grantor.region[:2]],
+                      control(pair_open, grantor.region, where), NOW)
     except Refusal as refusal:
         return (refusal.reason, refusal.rule)
 
 
 XUZHOU, NANJING, WUHAN, JINGZHOU = "320300", "320100", "420100", "421000"
 GUANGZHOU, YUNFU, NANNING, BEIJING = "440100", "445300", "450100", "110000"
+ALL = (XUZHOU, NANJING, WUHAN, JINGZHOU, GUANGZHOU, YUNFU, NANNING, BEIJING, "310000")
 
 CASES = [
     # R1: only employee-insured members can grant.
@@ -124,6 +134,6 @@ def test_an_r3_refusal_tells_nothing_of_the_beneficiarys_enrolment():
     refusals = []
     for beneficiary in (terminated, lapsed, None):
         with pytest.raises(Refusal) as err:
-            decide(person(WUHAN, "g"), JINGZHOU, beneficiary, R.SON, POLICIES["42"], False)
+            decide(person(WUHAN, "g"), JINGZHOU, beneficiary, R.SON, POLICIES["42"], control(False), NOW)
         refusals.append((err.value.reason, err.value.message, err.value.metadata))
     assert refusals[0] == refusals[1] == refusals[2] and refusals[0][2] == {}

@@ -1,4 +1,7 @@
+import datetime
+
 from gateway._proto.copay.v1 import bindings_pb2 as _bindings_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -18,7 +21,7 @@ GEOGRAPHY_PROVINCE: Geography
 GEOGRAPHY_POOLING_REGION: Geography
 
 class ProvincePolicy(_message.Message):
-    __slots__ = ("province", "display_name", "version", "policy", "relationships", "geography", "confirmation_required", "review_required", "allowed_uses", "grantor_order", "sources")
+    __slots__ = ("province", "display_name", "version", "policy", "relationships", "geography", "confirmation_required", "review_required", "allowed_uses", "grantor_order", "sources", "effective_time")
     PROVINCE_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +33,7 @@ class ProvincePolicy(_message.Message):
     ALLOWED_USES_FIELD_NUMBER: _ClassVar[int]
     GRANTOR_ORDER_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_TIME_FIELD_NUMBER: _ClassVar[int]
     province: str
     display_name: str
     version: int
@@ -41,7 +45,8 @@ class ProvincePolicy(_message.Message):
     allowed_uses: _containers.RepeatedScalarFieldContainer[str]
     grantor_order: str
     sources: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, province: _Optional[str] = ..., display_name: _Optional[str] = ..., version: _Optional[int] = ..., policy: _Optional[str] = ..., relationships: _Optional[_Iterable[_Union[_bindings_pb2.Relationship, str]]] = ..., geography: _Optional[_Union[Geography, str]] = ..., confirmation_required: _Optional[_Iterable[_Union[_bindings_pb2.Relationship, str]]] = ..., review_required: _Optional[bool] = ..., allowed_uses: _Optional[_Iterable[str]] = ..., grantor_order: _Optional[str] = ..., sources: _Optional[_Iterable[str]] = ...) -> None: ...
+    effective_time: _timestamp_pb2.Timestamp
+    def __init__(self, province: _Optional[str] = ..., display_name: _Optional[str] = ..., version: _Optional[int] = ..., policy: _Optional[str] = ..., relationships: _Optional[_Iterable[_Union[_bindings_pb2.Relationship, str]]] = ..., geography: _Optional[_Union[Geography, str]] = ..., confirmation_required: _Optional[_Iterable[_Union[_bindings_pb2.Relationship, str]]] = ..., review_required: _Optional[bool] = ..., allowed_uses: _Optional[_Iterable[str]] = ..., grantor_order: _Optional[str] = ..., sources: _Optional[_Iterable[str]] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListProvincePoliciesRequest(_message.Message):
     __slots__ = ()

@@ -27,7 +27,8 @@ if _version_not_supported:
 
 class PoliciesServiceStub:
     """The province policies in force (read-only): what each province decides
-    for mutual aid, with the sources of each decision.
+    for mutual aid, with the sources of each decision. Operators publish new
+    versions (AdminService); a binding keeps the version it was decided under.
     """
 
     def __init__(self, channel):
@@ -45,7 +46,8 @@ class PoliciesServiceStub:
 
 class PoliciesServiceServicer:
     """The province policies in force (read-only): what each province decides
-    for mutual aid, with the sources of each decision.
+    for mutual aid, with the sources of each decision. Operators publish new
+    versions (AdminService); a binding keeps the version it was decided under.
     """
 
     def ListProvincePolicies(self, request, context):
@@ -73,7 +75,8 @@ def add_PoliciesServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class PoliciesService:
     """The province policies in force (read-only): what each province decides
-    for mutual aid, with the sources of each decision.
+    for mutual aid, with the sources of each decision. Operators publish new
+    versions (AdminService); a binding keeps the version it was decided under.
     """
 
     @staticmethod
