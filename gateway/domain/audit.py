@@ -65,12 +65,12 @@ def verify(entries: Iterable[Entry], head: tuple[int, str]) -> tuple[int, Break 
             why = "missing" if e.seq > expected_seq else "out of order or repeated"
             return checked, Break(expected_seq if e.seq > expected_seq else e.seq,
                                   f"entry {expected_seq} is {why}: found {e.seq} in its place")
+        if digest(e.seq, e.at, e.actor, e.action, e.target, e.reason, e.before, e.after, e.prev_hash) != e.hash:
+            return checked, Break(e.seq, f"entry {e.seq} was edited: its content does not match its hash")
         if e.prev_hash != prev_hash:  # the entry before was rewritten with a fresh hash, or this link was
             suspect = max(e.seq - 1, 1)
             return checked, Break(suspect, f"entry {suspect} was edited or replaced: the chain's link to it in "
                                            f"entry {e.seq} does not match")
-        if digest(e.seq, e.at, e.actor, e.action, e.target, e.reason, e.before, e.after, e.prev_hash) != e.hash:
-            return checked, Break(e.seq, f"entry {e.seq} was edited: its content does not match its hash")
         expected_seq, prev_hash = e.seq + 1, e.hash
     if (expected_seq - 1, prev_hash) != head:
         return checked, Break(expected_seq, f"the log ends at entry {expected_seq - 1}, but its head says "
