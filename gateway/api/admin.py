@@ -4,6 +4,7 @@ gateway.domain.rollout and gateway.domain.changes. Operators only."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, time, timezone
 from typing import Any
 
@@ -321,6 +322,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         problems = self._checked(request)
         effective = parse_time(request, "effective_time", problems) or datetime.now(timezone.utc)
         policy = _policy(request.policy, effective, problems)
+        if (shipped := self._policies.get(policy.province)) is not None:  # published versions number after it
+            policy = replace(policy, version=shipped.version)
         return await self._change(request, caller, "PublishProvincePolicy", PolicyPublication(policy), problems)
 
     @rpc(Kind.OPERATOR)

@@ -132,7 +132,8 @@ class SqlControl:
         return row.kill_switch, row.kill_switch_at and utc(row.kill_switch_at), row.kill_switch_by
 
     def add_policy(self, policy: Policy, at: datetime, by: str) -> Policy:
-        """Stores a published version, numbered after every version of the province so far."""
+        """Stores a published version, numbered after every stored version of the province and after
+        ``policy.version`` (the shipped version's number)."""
         assert policy.effective_at is not None
         stored = self._conn.execute(select(policy_versions.c.version).where(
             policy_versions.c.province == policy.province)).scalars().all()
