@@ -33,9 +33,24 @@ RELATIVE_NOT_ELIGIBLE      FAILED_PRECONDITION  outside the province's scope, or
                                                 parents (R4)
 SELF_BINDING               FAILED_PRECONDITION  grantor and beneficiary are one person (R4)
 OUTSIDE_POOLING_REGION     FAILED_PRECONDITION  province shares within one region only (R5)
-CROSS_PROVINCE_CLOSED      FAILED_PRECONDITION  the province pair is not open (R5)
+CROSS_PROVINCE_CLOSED      FAILED_PRECONDITION  the province pair is not open, or not yet
+                                                (a scheduled opening) (R5)
 FAMILY_ACCOUNT_NOT_...     FAILED_PRECONDITION  FAMILY_ACCOUNT_NOT_MUTUAL_AID: R13
-NO_PROVINCE_POLICY         FAILED_PRECONDITION  the grantor's province has no policy file
+NO_PROVINCE_POLICY         FAILED_PRECONDITION  the grantor's province has no policy
+CERTIFICATE_REVOKED        UNAUTHENTICATED      the client certificate is revoked (operators
+                                                or the CA's CRL)
+REGION_NOT_REGISTERED      UNAUTHENTICATED /    the region is not in the registry (a
+                           FAILED_PRECONDITION  certificate; a member acted on)
+REGION_DISABLED            PERMISSION_DENIED /  the region is DISABLED (a certificate; a
+                           FAILED_PRECONDITION  member acted on)
+REGION_IN_PILOT            FAILED_PRECONDITION  a PILOT region: same province only (R5)
+CROSS_PROVINCE_SUSPENDED   FAILED_PRECONDITION  the kill switch is pulled (R5)
+CROSS_PROVINCE_LIMIT       FAILED_PRECONDITION  a pair's limit; metadata names it (R5)
+CROSS_PROVINCE_QUIET_...   FAILED_PRECONDITION  CROSS_PROVINCE_QUIET_HOURS: none now (R5)
+SELF_APPROVAL              PERMISSION_DENIED    four-eyes: a second operator must approve
+CHANGE_NOT_PENDING         FAILED_PRECONDITION  the change request was decided already
+CHANGE_REQUEST_NOT_FOUND   NOT_FOUND            no change request of that name
+REGION_EXISTS              ALREADY_EXISTS       the region is registered already
 BINDING_EXISTS             ALREADY_EXISTS       a live binding joins the same two members
 BINDING_ID_TAKEN           ALREADY_EXISTS       the binding_id is in use in the caller's region
 BINDING_NOT_FOUND          NOT_FOUND            no binding of that name in the caller's own
