@@ -378,3 +378,40 @@ def test_the_installed_command_runs(gateway, program):
                           timeout=60)
     assert (done.returncode, done.stderr) == (0, "")
     assert json.loads(done.stdout)["pulled"] is False
+
+
+def test_audit_verify_names_the_entry_that_was_edited_moved_or_deleted(ctl, gateway):
+    """Tampering with the stored audit rows makes ``copayctl audit verify`` fail (exit 1) and name the entry."""
+    from sqlalchemy import text
+
+    from gateway.store.db import make_engine
+
+    for _ in range(2):
+        ctl("close", "11", "12", "--reason", "drill")  # applies at once, changes nothing: one entry each
+    assert ctl("audit", "verify").status == 0
+    engine = make_engine(gateway.database_url)
+    with engine.connect() as conn:
+        last = conn.execute(text("SELECT max(seq) FROM audit_log")).scalar_one()
+        kept = conn.execute(text("SELECT * FROM audit_log WHERE seq >= :s ORDER BY seq"), {"s": last - 1}).all()
+    tampering = {
+        "edited": [f"UPDATE audit_log SET reason = 'nothing happened' WHERE seq = {last - 1}"],
+        "moved": [f"UPDATE audit_log SET seq = -1 WHERE seq = {last - 1}",
+                  f"UPDATE audit_log SET seq = {last - 1} WHERE seq = {last}",
+                  f"UPDATE audit_log SET seq = {last} WHERE seq = -1"],
+        "deleted": [f"DELETE FROM audit_log WHERE seq = {last - 1}"],
+    }
+    try:
+        for how, statements in tampering.items():
+            with engine.begin() as conn:
+                for statement in statements:
+                    conn.execute(text(statement))
+            verified = ctl("audit", "verify")
+            assert verified.status == 1, how
+            assert re.match(rf"audit log broken at entry {last - 1}: ", verified.out + verified.err), (how, verified)
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM audit_log WHERE seq >= :s"), {"s": last - 1})
+                conn.execute(text("INSERT INTO audit_log VALUES (" + ", ".join(f":{c}" for c in kept[0]._fields)
+                                  + ")"), [row._asdict() for row in kept])
+            assert ctl("audit", "verify").status == 0, how
+    finally:
+        engine.dispose()
