@@ -349,21 +349,19 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc(Kind.OPERATOR)
     async def ApproveChangeRequest(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
-        problems = self._checked(request)
-        request_id = self._change_id(request.name, problems)
-        problems.raise_if_any()
-        key = request_key(caller, "ApproveChangeRequest", request)
-        return pb.ChangeRequest.FromString(await self._db(service.approve, str(caller), request_id, request.reason,
-                                                          key, render_change))
+        return await self._decide(request, caller, "ApproveChangeRequest", service.approve)
 
     @rpc(Kind.OPERATOR)
     async def RejectChangeRequest(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        return await self._decide(request, caller, "RejectChangeRequest", service.reject)
+
+    async def _decide(self, request: Any, caller: Principal, method: str, decide: Any) -> pb.ChangeRequest:
         problems = self._checked(request)
         request_id = self._change_id(request.name, problems)
         problems.raise_if_any()
-        key = request_key(caller, "RejectChangeRequest", request)
-        return pb.ChangeRequest.FromString(await self._db(service.reject, str(caller), request_id, request.reason,
-                                                          key, render_change))
+        key = request_key(caller, method, request)
+        return pb.ChangeRequest.FromString(await self._db(decide, str(caller), request_id, request.reason, key,
+                                                          render_change))
 
     @rpc(Kind.OPERATOR)
     async def RevokeCertificate(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]

@@ -124,11 +124,15 @@ def summary(change: Change) -> str:
            f"{change.policy.effective_at.isoformat() if change.policy.effective_at else 'now'}"
 
 
-def check_approver(request: ChangeRequest, approver: str) -> None:
+def check_pending(request: ChangeRequest) -> None:
     if request.state is not ChangeState.PENDING:
         raise Refusal(Category.FAILED_PRECONDITION, "CHANGE_NOT_PENDING", f"{request.name} is "
                       f"{request.state.value}, not pending", metadata={"change_request": request.name,
                                                                        "state": request.state.value})
+
+
+def check_approver(request: ChangeRequest, approver: str) -> None:
+    check_pending(request)
     if approver == request.requested_by:
         raise Refusal(Category.PERMISSION_DENIED, "SELF_APPROVAL", f"{approver} asked for this change and may not "
                       "approve it too: a second, different operator must (four-eyes)",

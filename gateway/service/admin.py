@@ -16,7 +16,7 @@ from typing import Any, Callable
 from gateway.domain import audit
 from gateway.domain.changes import (Change, ChangeRequest, ChangeState, KillSwitchChange, PairClosing,
                                     PairLimitsChange, PairOpening, PolicyPublication, RegionStateChange,
-                                    check_approver, needs_second_operator, summary)
+                                    check_approver, check_pending, needs_second_operator, summary)
 from gateway.domain.errors import Category, Refusal
 from gateway.domain.ids import ordered_id
 from gateway.domain.policies import Policy
@@ -184,8 +184,7 @@ def reject(uow_factory: UnitOfWorkFactory, operator: str, request_id: str, reaso
     def work(uow: UnitOfWork) -> ChangeRequest:
         uow.control.lock()
         request = _request(uow, request_id)
-        if request.state is not ChangeState.PENDING:
-            check_approver(request, operator)  # refuses: not pending
+        check_pending(request)
         now = _now()
         rejected = replace(request, state=ChangeState.REJECTED, decided_by=operator, decided_at=now,
                            decision_reason=reason)

@@ -103,6 +103,24 @@ def start_gateway(pki: Path, database_url: str, folder: Path, **env: str) -> Gat
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
+def shared_database(request: pytest.FixtureRequest, pki: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Gateway processes sharing one database, and its engine: two on PostgreSQL, one on SQLite (one writer
+    per file). The ledger's invariants are checked when the module is done."""
+    from tests.invariants import check_ledger
+
+    folder = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    url = f"sqlite:///{folder / 'copay.db'}" if request.param == "sqlite" else \
+        request.getfixturevalue("fresh_postgres")()
+    gateways = [start_gateway(pki, url, folder) for _ in range(1 if request.param == "sqlite" else 2)]
+    engine = make_engine(url)
+    yield gateways, engine
+    for gw in gateways:
+        gw.stop()
+    check_ledger(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
 def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'copay.db'}"

@@ -10,31 +10,10 @@ import grpc
 import pytest
 
 from gateway._proto.copay.v1 import settlements_pb2 as pb
-from gateway.store.db import make_engine
-from gateway.store.migrate import upgrade
-from tests.conftest import BACKENDS
-from tests.e2e.conftest import start_gateway
 from tests.e2e.world import T, World
 from tests.invariants import check_ledger
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def pair(request, pki, tmp_path_factory):
-    """Two gateway processes on one database (SQLite: one process, it has one writer anyway)."""
-    folder = tmp_path_factory.mktemp("concurrency")
-    url = f"sqlite:///{folder / 'copay.db'}" if request.param == "sqlite" else \
-        request.getfixturevalue("fresh_postgres")()
-    engine = make_engine(url)
-    upgrade(engine)
-    gateways = [start_gateway(pki, url, folder)]
-    if request.param == "postgresql":
-        gateways.append(start_gateway(pki, url, folder))
-    yield gateways, engine
-    for gw in gateways:
-        gw.stop()
-    engine.dispose()
 
 
 def outcome(call):
@@ -44,8 +23,8 @@ def outcome(call):
         return err.code()
 
 
-def test_concurrent_settlements_against_one_grantor_never_overdraw(pair):
-    gateways, engine = pair
+def test_concurrent_settlements_against_one_grantor_never_overdraw(shared_database):
+    gateways, engine = shared_database
     worlds = [World(gw) for gw in gateways]
     grantor, beneficiary, _ = worlds[0].family("420100", fen=10_000)
     for w in worlds[1:]:
@@ -61,8 +40,8 @@ def test_concurrent_settlements_against_one_grantor_never_overdraw(pair):
     assert check_ledger(engine)[f"share:{grantor.split('/')[1]}:{grantor.split('/')[3]}"] == 100
 
 
-def test_concurrent_retries_of_one_request_charge_once(pair):
-    gateways, engine = pair
+def test_concurrent_retries_of_one_request_charge_once(shared_database):
+    gateways, engine = shared_database
     worlds = [World(gw) for gw in gateways]
     grantor, beneficiary, _ = worlds[0].family("420100", fen=10_000)
     claim = worlds[0].claim(beneficiary, 700)
@@ -73,8 +52,8 @@ def test_concurrent_retries_of_one_request_charge_once(pair):
     check_ledger(engine)
 
 
-def test_concurrent_refunds_never_exceed_the_payment(pair):
-    gateways, engine = pair
+def test_concurrent_refunds_never_exceed_the_payment(shared_database):
+    gateways, engine = shared_database
     worlds = [World(gw) for gw in gateways]
     grantor, beneficiary, _ = worlds[0].family("420100", fen=10_000)
     paid = worlds[0].settle(worlds[0].claim(beneficiary, 5_000))

@@ -22,32 +22,18 @@ from gateway._proto.copay.v1 import bindings_pb2 as bpb
 from gateway._proto.copay.v1 import members_pb2 as mpb
 from gateway._proto.copay.v1 import settlements_pb2 as spb
 from gateway.sample import id_number
-from gateway.store.db import make_engine
-from gateway.store.migrate import upgrade
-from tests.conftest import BACKENDS
-from tests.e2e.conftest import details, start_gateway
+from tests.e2e.conftest import details
 from tests.e2e.world import COUNTER, RESIDENT, T, World
-from tests.invariants import check_ledger
 
 pytestmark = pytest.mark.e2e
 COPIES, ROUNDS = 4, 6
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def worlds(request, pki, tmp_path_factory):
-    """One World per gateway process: two on PostgreSQL, one on SQLite (one writer per file)."""
-    folder = tmp_path_factory.mktemp("exactly-once")
-    url = f"sqlite:///{folder / 'copay.db'}" if request.param == "sqlite" else \
-        request.getfixturevalue("fresh_postgres")()
-    engine = make_engine(url)
-    upgrade(engine)
-    gateways = [start_gateway(pki, url, folder) for _ in range(1 if request.param == "sqlite" else 2)]
-    made = [World(gw) for gw in gateways]
-    yield made, engine
-    for gw in gateways:
-        gw.stop()
-    check_ledger(engine)
-    engine.dispose()
+@pytest.fixture(scope="module")
+def worlds(shared_database):
+    """One World per gateway process sharing the database, and its engine."""
+    gateways, engine = shared_database
+    return [World(gw) for gw in gateways], engine
 
 
 def answer(call: Callable[[], object]) -> tuple:

@@ -26,30 +26,18 @@ from gateway.api.policies import policy_message
 from gateway.policies import load
 from gateway.security import pki as devpki
 from gateway.security.principal import Kind, Principal
-from gateway.store.db import make_engine
-from tests.conftest import BACKENDS
 from tests.e2e.conftest import details, start_gateway
 from tests.e2e.world import COUNTER, RESIDENT, T, World, admin, refused, set_pair
-from tests.invariants import check_ledger
 
 pytestmark = pytest.mark.e2e
 APPLIES_WITHIN = 1.0  # seconds: a change made on one gateway process applies on every other by then
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def worlds(request, pki, tmp_path_factory):
-    """Two gateway processes on one PostgreSQL database; one on SQLite (one writer per file)."""
-    folder = tmp_path_factory.mktemp("operators")
-    url = f"sqlite:///{folder / 'copay.db'}" if request.param == "sqlite" else \
-        request.getfixturevalue("fresh_postgres")()
-    gateways = [start_gateway(pki, url, folder) for _ in range(1 if request.param == "sqlite" else 2)]
-    made = [World(gw) for gw in gateways]
-    yield made
-    for gw in gateways:
-        gw.stop()
-    engine = make_engine(url)
-    check_ledger(engine)
-    engine.dispose()
+@pytest.fixture(scope="module")
+def worlds(shared_database):
+    """One World per gateway process sharing the database."""
+    gateways, engine = shared_database
+    return [World(gw) for gw in gateways]
 
 
 def rid(prefix: str) -> str:
