@@ -54,6 +54,6 @@ def member_record_from_1101(output: dict[str, Any]) -> RawRecord:
         raise CodecError("insuinfo", "no basic medical insurance enrolment (insutype 310 or 390)")
     chosen = min(enrolments, key=lambda i: i["insutype"])  # "310" before "390"
     return RawRecord(psn_no=str(base.get("psn_no", "")), id_number=str(base.get("certno", "")),
-                     pooling_region=str(chosen.get("insuplc_admdvs", "")),
+                     insuring_region=str(chosen.get("insuplc_admdvs", "")),
                      insurance_type=INSUTYPE[chosen["insutype"]],
                      status=PSN_INSU_STAS.get(str(chosen.get("psn_insu_stas", ""))))

@@ -11,14 +11,14 @@ from typing import Any
 from gateway._proto.copay.v1 import admin_pb2 as pb
 from gateway._proto.copay.v1 import admin_pb2_grpc
 from gateway.api.auth import rpc
-from gateway.api.enums import EnumMap
 from gateway.api.idempotency import request_key
 from gateway.api.names import check_request_id, decode_position, encode_token, member_name, page_size, parse_region
-from gateway.api.policies import GEOGRAPHIES, RELATIONSHIPS, USES, policy_message
+from gateway.api.policies import policy_message
 from gateway.api.runner import Runner
 from gateway.api.times import parse_time, timestamp
+from gateway.api.vocabulary import CHANGE_STATES, GEOGRAPHIES, GRANTOR_ORDERS, RELATIONSHIPS, ROLLOUT_STATES, USES
 from gateway.domain import audit
-from gateway.domain.changes import (Change, ChangeRequest, ChangeState, Directions, KillSwitchChange, PairClosing,
+from gateway.domain.changes import (Change, ChangeRequest, Directions, KillSwitchChange, PairClosing,
                                     PairLimitsChange, PairOpening, PolicyPublication, RegionStateChange, summary)
 from gateway.domain.errors import Violations
 from gateway.domain.ledger import MAX_FEN
@@ -29,8 +29,6 @@ from gateway.domain.rollout import PRESETS, Control, Pair, PairLimits, Region, R
 from gateway.security.principal import Kind, Principal, identity_from_pem
 from gateway.service import admin as service
 
-STATES = EnumMap(pb.RolloutState, RolloutState)
-CHANGE_STATES = EnumMap(pb.ChangeState, ChangeState)
 _REASON = re.compile(r"\S.{0,499}", re.S)
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 _HEX = re.compile(r"[0-9a-f]+")
@@ -42,7 +40,7 @@ _HEX = re.compile(r"[0-9a-f]+")
 def region_message(stamped: service.Stamped) -> pb.Region:
     region: Region = stamped.value
     return pb.Region(name=f"regions/{region.admdvs}", admdvs=region.admdvs, province=region.province,
-                     display_name=region.name, state=STATES.wire(region.state),
+                     display_name=region.name, state=ROLLOUT_STATES.wire(region.state),
                      update_time=timestamp(stamped.updated_at), updated_by=stamped.updated_by or "")
 
 
@@ -83,7 +81,7 @@ def change_message(request: ChangeRequest) -> pb.ChangeRequest:
     change = request.change
     if isinstance(change, RegionStateChange):
         message.region_state.CopyFrom(pb.RegionStateChange(region=f"regions/{change.admdvs}",
-                                                           state=STATES.wire(change.state)))
+                                                           state=ROLLOUT_STATES.wire(change.state)))
     elif isinstance(change, PairOpening):
         opening = pb.PairOpening(pair=_pair_ref(change.pair), limits=limits_message(change.limits))
         if change.opens_at:
@@ -188,24 +186,22 @@ def _schedule(request: Any, problems: Violations) -> tuple[datetime | None, date
 
 
 def _policy(message: Any, effective: datetime, problems: Violations) -> Policy:
-    relationships = [RELATIONSHIPS.domain(r) for r in message.relationships]
-    confirmation = [RELATIONSHIPS.domain(r) for r in message.confirmation_required]
-    uses = [USES.get(u) for u in message.allowed_uses]
-    geography = GEOGRAPHIES.domain(message.geography)
-    for field, values in (("policy.relationships", relationships), ("policy.confirmation_required", confirmation)):
-        if None in values:
-            problems.add(field, "unknown relationship")
-    if None in uses:
-        problems.add("policy.allowed_uses", "each must be one of " + ", ".join(sorted(USES)))
+    def each(values: Any, vocabulary: Any, field: str) -> frozenset[Any]:
+        found = [vocabulary.domain(v) for v in values]
+        if None in found:
+            problems.add(f"policy.{field}", "each must be one of " + ", ".join(vocabulary.names))
+        return frozenset(v for v in found if v is not None)
+
+    geography, order = GEOGRAPHIES.domain(message.geography), GRANTOR_ORDERS.domain(message.grantor_order)
     if geography is None:
         problems.add("policy.geography", "must be one of " + ", ".join(GEOGRAPHIES.names))
-    order = GrantorOrder.FILING if message.grantor_order in ("", "filing") else None
     if order is None:
-        problems.add("policy.grantor_order", "must be filing (R9)")
-    policy = Policy(message.province, message.display_name, 0, frozenset(r for r in relationships if r),
-                    geography or Geography.PROVINCE, frozenset(r for r in confirmation if r),
-                    message.review_required, frozenset(u for u in uses if u), order or GrantorOrder.FILING,
-                    tuple(message.sources), effective)
+        problems.add("policy.grantor_order", "must be one of " + ", ".join(GRANTOR_ORDERS.names))
+    policy = Policy(message.province, message.display_name, 0, each(message.relationships, RELATIONSHIPS, "relationships"),
+                    geography or Geography.PROVINCE, each(message.confirmation_required, RELATIONSHIPS,
+                                                          "confirmation_required"),
+                    message.review_required, each(message.allowed_uses, USES, "allowed_uses"),
+                    order or GrantorOrder.FILING, tuple(message.sources), effective)
     for field, why in policy_problems(policy):
         problems.add(f"policy.{field}", why)
     return policy
@@ -271,9 +267,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def SetRegionState(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         problems = self._checked(request)
         admdvs = parse_region(request.region, problems, "region")
-        state = STATES.domain(request.state)
+        state = ROLLOUT_STATES.domain(request.state)
         if state is None:
-            problems.add("state", "must be one of " + ", ".join(STATES.names))
+            problems.add("state", "must be one of " + ", ".join(ROLLOUT_STATES.names))
         return await self._change(request, caller, "SetRegionState", RegionStateChange(admdvs, state), problems)
 
     @rpc(Kind.OPERATOR)

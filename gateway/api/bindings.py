@@ -7,24 +7,20 @@ import re
 from gateway._proto.copay.v1 import bindings_pb2 as pb
 from gateway._proto.copay.v1 import bindings_pb2_grpc
 from gateway.api.auth import rpc
-from gateway.api.enums import EnumMap
 from gateway.api.idempotency import request_key
 from gateway.api.times import timestamp
 from gateway.api.runner import Runner
 from gateway.api.names import (check_request_id, decode_position, encode_token, listing_party, member_name,
                                page_size, parse_member, parse_scoped, require_own_region)
-from gateway.domain.bindings import REVOCATION_CAUSES, Binding, Cause, Party, Person, Status
+from gateway.api.vocabulary import BINDING_STATUSES, CAUSES, RELATIONSHIPS
+from gateway.domain.bindings import REVOCATION_CAUSES, Binding, Party, Person
 from gateway.domain.errors import Violations
 from gateway.domain.identity import IdHasher, id_number_problem
 from gateway.domain.policies import Policy
 from gateway.domain.regions import Scoped, admdvs_problem
-from gateway.domain.relationships import Relationship
 from gateway.security.principal import Kind, Principal
 from gateway.service import bindings as service
 
-RELATIONSHIPS = EnumMap(pb.Relationship, Relationship)
-STATUSES = EnumMap(pb.BindingStatus, Status)
-CAUSES = EnumMap(pb.TransitionCause, Cause)
 CHOSEN_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")  # an id a caller chooses (AIP-133)
 
 
@@ -32,9 +28,9 @@ def binding_message(binding: Binding) -> pb.Binding:
     return pb.Binding(
         name=binding.name, grantor=member_name(binding.grantor.region, binding.grantor.psn_no),
         beneficiary=member_name(binding.beneficiary.region, binding.beneficiary.psn_no),
-        relationship=RELATIONSHIPS.wire(binding.relationship), status=STATUSES.wire(binding.status),
+        relationship=RELATIONSHIPS.wire(binding.relationship), status=BINDING_STATUSES.wire(binding.status),
         policy=binding.policy, create_time=timestamp(binding.created_at), update_time=timestamp(binding.updated_at),
-        history=[pb.BindingTransition(status=STATUSES.wire(t.status), time=timestamp(t.at), actor=t.actor,
+        history=[pb.BindingTransition(status=BINDING_STATUSES.wire(t.status), time=timestamp(t.at), actor=t.actor,
                                       cause=CAUSES.wire(t.cause)) for t in binding.history])
 
 
@@ -115,7 +111,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
     async def ListBindings(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         problems = Violations()
         side, region, psn_no = listing_party(request, problems, "bindings")
-        status = STATUSES.domain(request.status)
+        status = BINDING_STATUSES.domain(request.status)
         if request.status and status is None:
             problems.add("status", "unknown binding status")
         size = page_size(request.page_size, problems)

@@ -7,6 +7,7 @@ import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from gateway.api.vocabulary import wire_metadata
 from gateway.domain.errors import Refusal
 
 DOMAIN = "copay.local"
@@ -14,7 +15,7 @@ DOMAIN = "copay.local"
 
 def to_status(refusal: Refusal) -> grpc.Status:
     code = getattr(code_pb2, refusal.category.value)
-    info = error_details_pb2.ErrorInfo(reason=refusal.reason, domain=DOMAIN, metadata=refusal.metadata)
+    info = error_details_pb2.ErrorInfo(reason=refusal.reason, domain=DOMAIN, metadata=wire_metadata(refusal.metadata))
     if refusal.rule:
         info.metadata["rule"] = refusal.rule
     details = [info]

@@ -5,26 +5,24 @@ from __future__ import annotations
 from gateway._proto.copay.v1 import members_pb2 as pb
 from gateway._proto.copay.v1 import members_pb2_grpc
 from gateway.api.auth import rpc
-from gateway.api.enums import EnumMap
 from gateway.api.idempotency import request_key
 from gateway.api.runner import Runner
 from gateway.api.times import timestamp
 from gateway.api.names import (check_request_id, decode_token, encode_token, member_name, page_size,
                                parse_member, parse_region, require_own_region)
+from gateway.api.vocabulary import ENROLMENT_STATUSES, INSURANCE_TYPES
 from gateway.domain.errors import Violations
 from gateway.domain.identity import IdHasher, id_number_problem
-from gateway.domain.members import EnrolmentStatus, InsuranceType, Member, MemberReport, RawRecord, validate_records
+from gateway.domain.members import Member, MemberReport, RawRecord, validate_records
 from gateway.security.principal import Kind, Principal
 from gateway.service import members as service
 
-INSURANCE_TYPES = EnumMap(pb.InsuranceType, InsuranceType)
-STATUSES = EnumMap(pb.EnrolmentStatus, EnrolmentStatus)
 
 
 def member_message(member: Member) -> pb.Member:
     return pb.Member(name=member_name(member.region, member.psn_no), psn_no=member.psn_no,
                      insuring_region=member.region, insurance_type=INSURANCE_TYPES.wire(member.insurance_type),
-                     enrolment_status=STATUSES.wire(member.status), moved_to_region=member.moved_to or "",
+                     enrolment_status=ENROLMENT_STATUSES.wire(member.status), moved_to_region=member.moved_to or "",
                      create_time=timestamp(member.created_at), update_time=timestamp(member.updated_at))
 
 
@@ -42,12 +40,12 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         problems = Violations()
         region = parse_region(request.parent, problems)
         check_request_id(request.request_id, problems)
-        raw = [RawRecord(r.psn_no, r.id_number, r.pooling_region, INSURANCE_TYPES.domain(r.insurance_type),
-                         STATUSES.domain(r.enrolment_status)) for r in request.members]
+        raw = [RawRecord(r.psn_no, r.id_number, r.insuring_region, INSURANCE_TYPES.domain(r.insurance_type),
+                         ENROLMENT_STATUSES.domain(r.enrolment_status)) for r in request.members]
         validate_records(raw, problems)
         problems.raise_if_any()
         require_own_region(caller, region)
-        reports = [MemberReport(r.psn_no, self._hash(r.id_number), r.pooling_region, r.insurance_type, r.status)
+        reports = [MemberReport(r.psn_no, self._hash(r.id_number), r.insuring_region, r.insurance_type, r.status)
                    for r in raw]  # type: ignore[arg-type]
         key = request_key(caller, "BatchUpsertMembers", request)
         answer = await self._db(service.upsert_members, region, reports, key, render)

@@ -7,16 +7,12 @@ from datetime import datetime, timezone
 from gateway._proto.copay.v1 import policies_pb2 as pb
 from gateway._proto.copay.v1 import policies_pb2_grpc
 from gateway.api.auth import rpc
-from gateway.api.bindings import RELATIONSHIPS
-from gateway.api.enums import EnumMap
 from gateway.api.runner import Runner
 from gateway.api.times import timestamp
-from gateway.domain.policies import Geography, Policy, Use
+from gateway.api.vocabulary import GEOGRAPHIES, GRANTOR_ORDERS, RELATIONSHIPS, USES
+from gateway.domain.policies import Policy
 from gateway.security.principal import Kind, Principal
 from gateway.service import admin
-
-GEOGRAPHIES = EnumMap(pb.Geography, Geography)
-USES = {u.value: u for u in Use}  # as the policy listing shows them
 
 
 def policy_message(policy: Policy) -> pb.ProvincePolicy:
@@ -27,7 +23,7 @@ def policy_message(policy: Policy) -> pb.ProvincePolicy:
         province=policy.province, display_name=policy.name, version=policy.version, policy=policy.ref,
         relationships=relationships(policy.scope), geography=GEOGRAPHIES.wire(policy.geography),
         confirmation_required=relationships(policy.confirmation), review_required=policy.review_required,
-        allowed_uses=sorted(u.value for u in policy.uses), grantor_order=policy.grantor_order.value,
+        allowed_uses=sorted(USES.wire(u) for u in policy.uses), grantor_order=GRANTOR_ORDERS.wire(policy.grantor_order),
         sources=policy.sources, effective_time=timestamp(policy.effective_at) if policy.effective_at else None)
 
 

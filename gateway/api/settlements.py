@@ -8,30 +8,26 @@ from gateway._proto.copay.v1 import settlements_pb2 as pb
 from gateway._proto.copay.v1 import settlements_pb2_grpc
 from gateway.api.auth import rpc
 from gateway.api.bindings import parse_party
-from gateway.api.enums import EnumMap
 from gateway.api.idempotency import request_key
 from gateway.api.times import parse_time, timestamp
 from gateway.api.runner import Runner
 from gateway.api.bindings import CHOSEN_ID
 from gateway.api.names import (check_request_id, decode_position, encode_token, listing_party, member_name,
                                page_size, parse_scoped, region_of, require_own_region)
+from gateway.api.vocabulary import CREDENTIALS, ITEMS, KINDS, USES
 from gateway.domain.bindings import Party, Person
 from gateway.domain.errors import Refusal, Violations
 from gateway.domain.identity import IdHasher, id_number_problem
 from gateway.domain.ledger import MAX_FEN
-from gateway.domain.policies import Policy, Use
+from gateway.domain.policies import Policy
 from gateway.domain.regions import admdvs_problem
-from gateway.domain.settlements import (Claim, CredentialType, Institution, InstitutionKind, ItemCategory, Settlement,
+from gateway.domain.settlements import (Claim, Institution, InstitutionKind, Settlement,
                                         crossings, validate_amounts, validate_place)
 from gateway.domain.visibility import SettlementView, quote_lines_shown, settlement_view
 from gateway.observability.metrics import Metrics
 from gateway.security.principal import Kind, Principal
 from gateway.service import settlements as service
 
-USES = EnumMap(pb.Use, Use)
-CREDENTIALS = EnumMap(pb.CredentialType, CredentialType)
-KINDS = EnumMap(pb.InstitutionKind, InstitutionKind)
-ITEMS = EnumMap(pb.ItemCategory, ItemCategory)
 
 
 def line_message(binding_id: str, grantor: Party, amount: int, refunded: int, named: bool) -> pb.SettlementLine:

@@ -13,8 +13,8 @@ from typing import Any, Callable, Iterable
 from google.protobuf.message import Message
 
 from gateway._proto.copay.v1 import admin_pb2 as pb
-from gateway._proto.copay.v1 import bindings_pb2, policies_pb2
-from gateway.api.bindings import RELATIONSHIPS
+from gateway._proto.copay.v1 import bindings_pb2, policies_pb2, settlements_pb2
+from gateway.api.vocabulary import RELATIONSHIPS
 from gateway.api.names import MAX_PAGE_SIZE
 from gateway.api.policies import policy_message
 from gateway.ctl.output import as_json, change_line, label, limits_text, moment, record, table
@@ -236,7 +236,8 @@ def policies(session: Session, args: Args) -> None:
     _show(args, answer, lambda: table(
         ["POLICY", "NAME", "GEOGRAPHY", "RELATIONSHIPS", "CONFIRMATION", "REVIEW", "USES", "IN FORCE FROM"],
         ([p.policy, p.display_name, label(p, "geography"), _scope(p), _names(p.confirmation_required),
-          _yes(p.review_required), ", ".join(p.allowed_uses), moment(p, "effective_time") or "shipped"]
+          _yes(p.review_required), ", ".join(settlements_pb2.Use.Name(u).removeprefix("USE_").lower()
+                                             for u in p.allowed_uses), moment(p, "effective_time") or "shipped"]
          for p in answer.policies),
         "no policies in force"))
 

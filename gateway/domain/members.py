@@ -7,7 +7,7 @@ Decisions where the issue was silent:
   person is refused (MEMBER_ALREADY_ENROLLED): as in the national transfer
   procedure (转移接续), the old region reports the transfer out first.
 * A transfer out is reported by the old region: a record for an existing
-  member whose ``pooling_region`` is the destination. The member stays
+  member whose ``insuring_region`` is the destination. The member stays
   readable by the old region, marked TRANSFERRED_OUT with ``moved_to``; its
   bindings end by R14 (bindings issue).
 * A person number, once used in a region, always names the same person.
@@ -65,7 +65,7 @@ class MemberReport:
 
     psn_no: str
     id_hash: str
-    pooling_region: str
+    insuring_region: str
     insurance_type: InsuranceType
     status: EnrolmentStatus
 
@@ -76,7 +76,7 @@ class RawRecord:
 
     psn_no: str
     id_number: str = field(repr=False)  # never printed, so never logged by accident
-    pooling_region: str
+    insuring_region: str
     insurance_type: InsuranceType | None
     status: EnrolmentStatus | None
 
@@ -98,8 +98,8 @@ def validate_records(records: list[RawRecord], problems: Violations, path: str =
         seen.add(rec.psn_no)
         if (why := id_number_problem(rec.id_number)) is not None:
             problems.add(f"{at}.id_number", why)
-        if (why := admdvs_problem(rec.pooling_region)) is not None:
-            problems.add(f"{at}.pooling_region", why)
+        if (why := admdvs_problem(rec.insuring_region)) is not None:
+            problems.add(f"{at}.insuring_region", why)
         if rec.insurance_type is None:
             problems.add(f"{at}.insurance_type", "must be INSURANCE_TYPE_EMPLOYEE or INSURANCE_TYPE_RESIDENT")
         if rec.status not in REPORTABLE:
@@ -118,14 +118,14 @@ def apply_report(caller: str, report: MemberReport, current: Member | None,
         raise Refusal(Category.FAILED_PRECONDITION, "ID_NUMBER_MISMATCH",
                       f"person number {report.psn_no} in region {caller} belongs to another person",
                       metadata={"region": caller, "psn_no": report.psn_no})
-    if report.pooling_region != caller:
+    if report.insuring_region != caller:
         if current is None:
             raise Refusal(Category.NOT_FOUND, "MEMBER_NOT_FOUND",
                           f"region {caller} has no member {report.psn_no} to report as transferred out",
                           rule="R14", metadata={"region": caller, "psn_no": report.psn_no,
-                                                "pooling_region": report.pooling_region})
+                                                "insuring_region": report.insuring_region})
         return replace(current, insurance_type=report.insurance_type, status=EnrolmentStatus.TRANSFERRED_OUT,
-                       moved_to=report.pooling_region, updated_at=now)
+                       moved_to=report.insuring_region, updated_at=now)
     if report.status.active and active_holder is not None and (
         active_holder.region, active_holder.psn_no) != (caller, report.psn_no):
         # Not which region: a region may learn that the person it reports is insured elsewhere (it must

@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from gateway._proto.copay.v1 import bindings_pb2 as pb
-from gateway._proto.copay.v1 import policies_pb2, policies_pb2_grpc
+from gateway._proto.copay.v1 import policies_pb2, policies_pb2_grpc, settlements_pb2
 from tests.e2e.conftest import details
 from tests.e2e.world import RESIDENT, TERMINATED, T, World, refused
 
@@ -145,6 +145,8 @@ def test_refusals_name_their_rule(world, relationship, reason, rule):
         request_id=f"refuse-{relationship}", grantor=grantor, beneficiary=beneficiary,
         relationship=relationship))
     assert (code, got, meta["rule"]) == (grpc.StatusCode.FAILED_PRECONDITION, reason, rule)
+    if reason == "RELATIVE_NOT_ELIGIBLE":  # enum values as the client sends them
+        assert meta["relationship"] == pb.Relationship.Name(relationship)
 
 
 def test_resident_grantor_is_refused_by_r1(world):
@@ -154,7 +156,7 @@ def test_resident_grantor_is_refused_by_r1(world):
         request_id="r1", grantor=grantor, beneficiary=beneficiary,
         relationship=pb.RELATIONSHIP_SON))
     assert (code, reason, meta["rule"], meta["insurance_type"]) == (
-        grpc.StatusCode.FAILED_PRECONDITION, "GRANTOR_NOT_EMPLOYEE_INSURED", "R1", "resident")
+        grpc.StatusCode.FAILED_PRECONDITION, "GRANTOR_NOT_EMPLOYEE_INSURED", "R1", "INSURANCE_TYPE_RESIDENT")
 
 
 def test_malformed_create_names_every_bad_field(world):
@@ -191,4 +193,6 @@ def test_policies_in_force_are_listed_for_regions_and_operators(gateway):
     jiangsu, guangdong = policies["32"], policies["44"]
     assert list(jiangsu.confirmation_required) == [pb.RELATIONSHIP_SPOUSE] and jiangsu.policy == "32@v1"
     assert guangdong.geography == policies_pb2.GEOGRAPHY_POOLING_REGION and guangdong.review_required
+    assert settlements_pb2.USE_OUTPATIENT in guangdong.allowed_uses
+    assert guangdong.grantor_order == policies_pb2.GRANTOR_ORDER_FILING
     assert pb.RELATIONSHIP_ELDER_BROTHER not in guangdong.relationships and guangdong.sources

@@ -196,7 +196,7 @@ def test_calls_in_flight_are_budgeted_per_principal(own_gateway, tmp_path):
     try:
         request = pb.BatchUpsertMembersRequest(parent="regions/320300", request_id="held", members=[
             pb.MemberRecord(psn_no="H1", id_number=id_number("320300", date(1990, 1, 1), 1),
-                            pooling_region="320300", insurance_type=pb.INSURANCE_TYPE_EMPLOYEE,
+                            insuring_region="320300", insurance_type=pb.INSURANCE_TYPE_EMPLOYEE,
                             enrolment_status=pb.ENROLMENT_STATUS_NORMAL)])
         held = gw.members(A).BatchUpsertMembers.future(request, timeout=60)
         a = gw.channel(A)

@@ -160,7 +160,7 @@ def test_member_report_copies_get_one_answer(worlds):
 
     one_answer(worlds[0], setup, lambda w, s: w.gateway.members("region-420100").BatchUpsertMembers(
         mpb.BatchUpsertMembersRequest(parent="regions/420100", request_id=s[0], members=[mpb.MemberRecord(
-            psn_no=s[1], id_number=s[2], pooling_region="420100", insurance_type=mpb.INSURANCE_TYPE_EMPLOYEE,
+            psn_no=s[1], id_number=s[2], insuring_region="420100", insurance_type=mpb.INSURANCE_TYPE_EMPLOYEE,
             enrolment_status=mpb.ENROLMENT_STATUS_NORMAL)]), timeout=T))
 
 

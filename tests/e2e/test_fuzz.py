@@ -750,7 +750,7 @@ def world(gateway):
         members_pb2_grpc.MembersServiceStub(gateway.channel(f"region-{admdvs}")).BatchUpsertMembers(
             members_pb2.BatchUpsertMembersRequest(
                 parent=f"regions/{admdvs}", request_id=f"world-{psn_no[:20]}", members=[members_pb2.MemberRecord(
-                    psn_no=psn_no, id_number=IDS[name], pooling_region=admdvs, insurance_type=kind,
+                    psn_no=psn_no, id_number=IDS[name], insuring_region=admdvs, insurance_type=kind,
                     enrolment_status=members_pb2.ENROLMENT_STATUS_NORMAL)]), timeout=T)
     bindings = bindings_pb2_grpc.BindingsServiceStub(gateway.channel(region))
     active = bindings.CreateBinding(bindings_pb2.CreateBindingRequest(
@@ -877,7 +877,7 @@ def test_a_balance_stays_within_max_fen_and_is_released_at_once(gateway, channel
     number = _id(HOME, 20, 20)
     members_pb2_grpc.MembersServiceStub(channels(f"region-{HOME}")).BatchUpsertMembers(
         members_pb2.BatchUpsertMembersRequest(parent=f"regions/{HOME}", request_id="rich-member", members=[
-            members_pb2.MemberRecord(psn_no="FUZZ-RICH", id_number=number, pooling_region=HOME,
+            members_pb2.MemberRecord(psn_no="FUZZ-RICH", id_number=number, insuring_region=HOME,
                                      insurance_type=members_pb2.INSURANCE_TYPE_EMPLOYEE,
                                      enrolment_status=members_pb2.ENROLMENT_STATUS_NORMAL)]), timeout=T)
     accounts = accounts_pb2_grpc.AccountsServiceStub(channels(f"region-{HOME}"))

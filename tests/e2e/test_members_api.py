@@ -22,7 +22,7 @@ T = 5  # seconds per call
 
 def record(psn_no: str, number: str, region: str = "320300", kind=pb.INSURANCE_TYPE_EMPLOYEE,
            status=pb.ENROLMENT_STATUS_NORMAL) -> pb.MemberRecord:
-    return pb.MemberRecord(psn_no=psn_no, id_number=number, pooling_region=region, insurance_type=kind,
+    return pb.MemberRecord(psn_no=psn_no, id_number=number, insuring_region=region, insurance_type=kind,
                            enrolment_status=status)
 
 
@@ -103,7 +103,7 @@ def test_certificate_naming_nobody_is_unauthenticated(gateway):
      {"parent"}),
     (pb.BatchUpsertMembersRequest(parent="regions/320300", request_id="e2e-bad-2",
                                   members=[record("E2E-B1", "11010519491231002X", region="32")]),
-     {"members[0].pooling_region"}),
+     {"members[0].insuring_region"}),
     (pb.BatchUpsertMembersRequest(parent="regions/320300", request_id="e2e-bad-3",
                                   members=[record("E2E-B1", "11010519491231002X", kind=9, status=42)]),
      {"members[0].insurance_type", "members[0].enrolment_status"}),

@@ -69,7 +69,7 @@ def test_r7_cosmetics_at_a_pharmacy_are_refused_and_drugs_are_paid(world):
         request_id=world.next_id("s"), claim=world.claim(beneficiary, 800, use=pb.USE_PHARMACY, items=[
             pb.ITEM_CATEGORY_DRUG, pb.ITEM_CATEGORY_COSMETIC])))
     assert (code, reason, meta["rule"], meta["items"]) == (
-        grpc.StatusCode.FAILED_PRECONDITION, "NON_MEDICAL_ITEMS", "R7", "cosmetic")
+        grpc.StatusCode.FAILED_PRECONDITION, "NON_MEDICAL_ITEMS", "R7", "ITEM_CATEGORY_COSMETIC")
     paid = world.settle(world.claim(beneficiary, 800, use=pb.USE_PHARMACY, items=[pb.ITEM_CATEGORY_DRUG]))
     assert paid.mutual_aid_fen == 800 and world.balance(grantor) == 9_200
 

@@ -98,7 +98,7 @@ def test_sigterm_lets_an_in_flight_call_finish(own_gateway, tmp_path):
     lock = sqlite3.connect(tmp_path / "copay.db", isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")  # the gateway's write now waits for this lock
     request = pb.BatchUpsertMembersRequest(parent="regions/320300", request_id="in-flight", members=[
-        pb.MemberRecord(psn_no="F1", id_number=id_number("320300", date(1990, 1, 1), 1), pooling_region="320300",
+        pb.MemberRecord(psn_no="F1", id_number=id_number("320300", date(1990, 1, 1), 1), insuring_region="320300",
                         insurance_type=pb.INSURANCE_TYPE_EMPLOYEE, enrolment_status=pb.ENROLMENT_STATUS_NORMAL)])
     call = gw.members().BatchUpsertMembers.future(request, timeout=20)
     time.sleep(1.0)  # let the call reach the server and block on the lock

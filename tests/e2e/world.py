@@ -39,10 +39,10 @@ class World:
         self.numbers[name] = number
         return name, number
 
-    def report(self, region, psn_no, number, kind=EMPLOYEE, status=NORMAL, pooling=None):
+    def report(self, region, psn_no, number, kind=EMPLOYEE, status=NORMAL, insuring=None):
         self.gateway.members(f"region-{region}").BatchUpsertMembers(mpb.BatchUpsertMembersRequest(
             parent=f"regions/{region}", request_id=self.next_id("world"), members=[mpb.MemberRecord(
-                psn_no=psn_no, id_number=number, pooling_region=pooling or region, insurance_type=kind,
+                psn_no=psn_no, id_number=number, insuring_region=insuring or region, insurance_type=kind,
                 enrolment_status=status)]), timeout=T)
 
     def bindings(self, region: str) -> bindings_pb2_grpc.BindingsServiceStub:

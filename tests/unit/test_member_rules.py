@@ -83,7 +83,7 @@ def test_member_transferred_back_is_active_again():
 
 
 def raw(**kw):
-    base = dict(psn_no="P1", id_number=ID, pooling_region="320300", insurance_type=T.EMPLOYEE, status=S.NORMAL)
+    base = dict(psn_no="P1", id_number=ID, insuring_region="320300", insurance_type=T.EMPLOYEE, status=S.NORMAL)
     return RawRecord(**{**base, **kw})
 
 
@@ -91,8 +91,8 @@ def raw(**kw):
     (raw(psn_no=""), "members[0].psn_no"),
     (raw(psn_no="a b"), "members[0].psn_no"),
     (raw(id_number="123"), "members[0].id_number"),
-    (raw(pooling_region="32030"), "members[0].pooling_region"),
-    (raw(pooling_region="990100"), "members[0].pooling_region"),
+    (raw(insuring_region="32030"), "members[0].insuring_region"),
+    (raw(insuring_region="990100"), "members[0].insuring_region"),
     (raw(insurance_type=None), "members[0].insurance_type"),
     (raw(status=None), "members[0].enrolment_status"),
     (raw(status=S.TRANSFERRED_OUT), "members[0].enrolment_status"),

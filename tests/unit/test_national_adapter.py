@@ -33,7 +33,7 @@ def test_1101_answer_prefers_the_employee_enrolment():
         {"insutype": "390", "psn_insu_stas": "1", "insuplc_admdvs": "320300"},
         {"insutype": "310", "psn_insu_stas": "2", "insuplc_admdvs": "320300"},
         {"insutype": "410", "psn_insu_stas": "1", "insuplc_admdvs": "320300"}))
-    assert (record.psn_no, record.pooling_region, record.insurance_type, record.status) == (
+    assert (record.psn_no, record.insuring_region, record.insurance_type, record.status) == (
         "32030000000001", "320300", InsuranceType.EMPLOYEE, EnrolmentStatus.LAPSED)
     assert "张三" not in repr(record) and "11010519491231002X" not in repr(record)
 

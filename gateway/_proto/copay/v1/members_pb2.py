@@ -25,33 +25,33 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63opay/v1/members.proto\x12\x08\x63opay.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x02\n\x06Member\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06psn_no\x18\x02 \x01(\t\x12\x17\n\x0finsuring_region\x18\x03 \x01(\t\x12/\n\x0einsurance_type\x18\x04 \x01(\x0e\x32\x17.copay.v1.InsuranceType\x12\x33\n\x10\x65nrolment_status\x18\x05 \x01(\x0e\x32\x19.copay.v1.EnrolmentStatus\x12\x17\n\x0fmoved_to_region\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xaf\x01\n\x0cMemberRecord\x12\x0e\n\x06psn_no\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\x12\x16\n\x0epooling_region\x18\x03 \x01(\t\x12/\n\x0einsurance_type\x18\x04 \x01(\x0e\x32\x17.copay.v1.InsuranceType\x12\x33\n\x10\x65nrolment_status\x18\x05 \x01(\x0e\x32\x19.copay.v1.EnrolmentStatus\"h\n\x19\x42\x61tchUpsertMembersRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\'\n\x07members\x18\x03 \x03(\x0b\x32\x16.copay.v1.MemberRecord\"?\n\x1a\x42\x61tchUpsertMembersResponse\x12!\n\x07members\x18\x01 \x03(\x0b\x32\x10.copay.v1.Member\" \n\x10GetMemberRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"8\n\x13LookupMemberRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\"K\n\x12ListMembersRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Q\n\x13ListMembersResponse\x12!\n\x07members\x18\x01 \x03(\x0b\x32\x10.copay.v1.Member\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*i\n\rInsuranceType\x12\x1e\n\x1aINSURANCE_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17INSURANCE_TYPE_EMPLOYEE\x10\x01\x12\x1b\n\x17INSURANCE_TYPE_RESIDENT\x10\x02*\xb4\x01\n\x0f\x45nrolmentStatus\x12 \n\x1c\x45NROLMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45NROLMENT_STATUS_NORMAL\x10\x01\x12\x1b\n\x17\x45NROLMENT_STATUS_LAPSED\x10\x02\x12\x1f\n\x1b\x45NROLMENT_STATUS_TERMINATED\x10\x03\x12$\n ENROLMENT_STATUS_TRANSFERRED_OUT\x10\x04\x32\xb9\x02\n\x0eMembersService\x12_\n\x12\x42\x61tchUpsertMembers\x12#.copay.v1.BatchUpsertMembersRequest\x1a$.copay.v1.BatchUpsertMembersResponse\x12\x39\n\tGetMember\x12\x1a.copay.v1.GetMemberRequest\x1a\x10.copay.v1.Member\x12?\n\x0cLookupMember\x12\x1d.copay.v1.LookupMemberRequest\x1a\x10.copay.v1.Member\x12J\n\x0bListMembers\x12\x1c.copay.v1.ListMembersRequest\x1a\x1d.copay.v1.ListMembersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63opay/v1/members.proto\x12\x08\x63opay.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x02\n\x06Member\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06psn_no\x18\x02 \x01(\t\x12\x17\n\x0finsuring_region\x18\x03 \x01(\t\x12/\n\x0einsurance_type\x18\x04 \x01(\x0e\x32\x17.copay.v1.InsuranceType\x12\x33\n\x10\x65nrolment_status\x18\x05 \x01(\x0e\x32\x19.copay.v1.EnrolmentStatus\x12\x17\n\x0fmoved_to_region\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb0\x01\n\x0cMemberRecord\x12\x0e\n\x06psn_no\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\x12\x17\n\x0finsuring_region\x18\x03 \x01(\t\x12/\n\x0einsurance_type\x18\x04 \x01(\x0e\x32\x17.copay.v1.InsuranceType\x12\x33\n\x10\x65nrolment_status\x18\x05 \x01(\x0e\x32\x19.copay.v1.EnrolmentStatus\"h\n\x19\x42\x61tchUpsertMembersRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\'\n\x07members\x18\x03 \x03(\x0b\x32\x16.copay.v1.MemberRecord\"?\n\x1a\x42\x61tchUpsertMembersResponse\x12!\n\x07members\x18\x01 \x03(\x0b\x32\x10.copay.v1.Member\" \n\x10GetMemberRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"8\n\x13LookupMemberRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\"K\n\x12ListMembersRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Q\n\x13ListMembersResponse\x12!\n\x07members\x18\x01 \x03(\x0b\x32\x10.copay.v1.Member\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*i\n\rInsuranceType\x12\x1e\n\x1aINSURANCE_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17INSURANCE_TYPE_EMPLOYEE\x10\x01\x12\x1b\n\x17INSURANCE_TYPE_RESIDENT\x10\x02*\xb4\x01\n\x0f\x45nrolmentStatus\x12 \n\x1c\x45NROLMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45NROLMENT_STATUS_NORMAL\x10\x01\x12\x1b\n\x17\x45NROLMENT_STATUS_LAPSED\x10\x02\x12\x1f\n\x1b\x45NROLMENT_STATUS_TERMINATED\x10\x03\x12$\n ENROLMENT_STATUS_TRANSFERRED_OUT\x10\x04\x32\xb9\x02\n\x0eMembersService\x12_\n\x12\x42\x61tchUpsertMembers\x12#.copay.v1.BatchUpsertMembersRequest\x1a$.copay.v1.BatchUpsertMembersResponse\x12\x39\n\tGetMember\x12\x1a.copay.v1.GetMemberRequest\x1a\x10.copay.v1.Member\x12?\n\x0cLookupMember\x12\x1d.copay.v1.LookupMemberRequest\x1a\x10.copay.v1.Member\x12J\n\x0bListMembers\x12\x1c.copay.v1.ListMembersRequest\x1a\x1d.copay.v1.ListMembersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'copay.v1.members_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INSURANCETYPE']._serialized_start=961
-  _globals['_INSURANCETYPE']._serialized_end=1066
-  _globals['_ENROLMENTSTATUS']._serialized_start=1069
-  _globals['_ENROLMENTSTATUS']._serialized_end=1249
+  _globals['_INSURANCETYPE']._serialized_start=962
+  _globals['_INSURANCETYPE']._serialized_end=1067
+  _globals['_ENROLMENTSTATUS']._serialized_start=1070
+  _globals['_ENROLMENTSTATUS']._serialized_end=1250
   _globals['_MEMBER']._serialized_start=70
   _globals['_MEMBER']._serialized_end=358
   _globals['_MEMBERRECORD']._serialized_start=361
-  _globals['_MEMBERRECORD']._serialized_end=536
-  _globals['_BATCHUPSERTMEMBERSREQUEST']._serialized_start=538
-  _globals['_BATCHUPSERTMEMBERSREQUEST']._serialized_end=642
-  _globals['_BATCHUPSERTMEMBERSRESPONSE']._serialized_start=644
-  _globals['_BATCHUPSERTMEMBERSRESPONSE']._serialized_end=707
-  _globals['_GETMEMBERREQUEST']._serialized_start=709
-  _globals['_GETMEMBERREQUEST']._serialized_end=741
-  _globals['_LOOKUPMEMBERREQUEST']._serialized_start=743
-  _globals['_LOOKUPMEMBERREQUEST']._serialized_end=799
-  _globals['_LISTMEMBERSREQUEST']._serialized_start=801
-  _globals['_LISTMEMBERSREQUEST']._serialized_end=876
-  _globals['_LISTMEMBERSRESPONSE']._serialized_start=878
-  _globals['_LISTMEMBERSRESPONSE']._serialized_end=959
-  _globals['_MEMBERSSERVICE']._serialized_start=1252
-  _globals['_MEMBERSSERVICE']._serialized_end=1565
+  _globals['_MEMBERRECORD']._serialized_end=537
+  _globals['_BATCHUPSERTMEMBERSREQUEST']._serialized_start=539
+  _globals['_BATCHUPSERTMEMBERSREQUEST']._serialized_end=643
+  _globals['_BATCHUPSERTMEMBERSRESPONSE']._serialized_start=645
+  _globals['_BATCHUPSERTMEMBERSRESPONSE']._serialized_end=708
+  _globals['_GETMEMBERREQUEST']._serialized_start=710
+  _globals['_GETMEMBERREQUEST']._serialized_end=742
+  _globals['_LOOKUPMEMBERREQUEST']._serialized_start=744
+  _globals['_LOOKUPMEMBERREQUEST']._serialized_end=800
+  _globals['_LISTMEMBERSREQUEST']._serialized_start=802
+  _globals['_LISTMEMBERSREQUEST']._serialized_end=877
+  _globals['_LISTMEMBERSRESPONSE']._serialized_start=879
+  _globals['_LISTMEMBERSRESPONSE']._serialized_end=960
+  _globals['_MEMBERSSERVICE']._serialized_start=1253
+  _globals['_MEMBERSSERVICE']._serialized_end=1566
 # @@protoc_insertion_point(module_scope)

@@ -53,18 +53,18 @@ class Member(_message.Message):
     def __init__(self, name: _Optional[str] = ..., psn_no: _Optional[str] = ..., insuring_region: _Optional[str] = ..., insurance_type: _Optional[_Union[InsuranceType, str]] = ..., enrolment_status: _Optional[_Union[EnrolmentStatus, str]] = ..., moved_to_region: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MemberRecord(_message.Message):
-    __slots__ = ("psn_no", "id_number", "pooling_region", "insurance_type", "enrolment_status")
+    __slots__ = ("psn_no", "id_number", "insuring_region", "insurance_type", "enrolment_status")
     PSN_NO_FIELD_NUMBER: _ClassVar[int]
     ID_NUMBER_FIELD_NUMBER: _ClassVar[int]
-    POOLING_REGION_FIELD_NUMBER: _ClassVar[int]
+    INSURING_REGION_FIELD_NUMBER: _ClassVar[int]
     INSURANCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     ENROLMENT_STATUS_FIELD_NUMBER: _ClassVar[int]
     psn_no: str
     id_number: str
-    pooling_region: str
+    insuring_region: str
     insurance_type: InsuranceType
     enrolment_status: EnrolmentStatus
-    def __init__(self, psn_no: _Optional[str] = ..., id_number: _Optional[str] = ..., pooling_region: _Optional[str] = ..., insurance_type: _Optional[_Union[InsuranceType, str]] = ..., enrolment_status: _Optional[_Union[EnrolmentStatus, str]] = ...) -> None: ...
+    def __init__(self, psn_no: _Optional[str] = ..., id_number: _Optional[str] = ..., insuring_region: _Optional[str] = ..., insurance_type: _Optional[_Union[InsuranceType, str]] = ..., enrolment_status: _Optional[_Union[EnrolmentStatus, str]] = ...) -> None: ...
 
 class BatchUpsertMembersRequest(_message.Message):
     __slots__ = ("parent", "request_id", "members")

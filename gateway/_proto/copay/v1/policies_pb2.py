@@ -23,24 +23,27 @@ _sym_db = _symbol_database.Default()
 
 
 from gateway._proto.copay.v1 import bindings_pb2 as copay_dot_v1_dot_bindings__pb2
+from gateway._proto.copay.v1 import settlements_pb2 as copay_dot_v1_dot_settlements__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63opay/v1/policies.proto\x12\x08\x63opay.v1\x1a\x17\x63opay/v1/bindings.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\x02\n\x0eProvincePolicy\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x0e\n\x06policy\x18\x04 \x01(\t\x12-\n\rrelationships\x18\x05 \x03(\x0e\x32\x16.copay.v1.Relationship\x12&\n\tgeography\x18\x06 \x01(\x0e\x32\x13.copay.v1.Geography\x12\x35\n\x15\x63onfirmation_required\x18\x07 \x03(\x0e\x32\x16.copay.v1.Relationship\x12\x17\n\x0freview_required\x18\x08 \x01(\x08\x12\x14\n\x0c\x61llowed_uses\x18\t \x03(\t\x12\x15\n\rgrantor_order\x18\n \x01(\t\x12\x0f\n\x07sources\x18\x0b \x03(\t\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1d\n\x1bListProvincePoliciesRequest\"J\n\x1cListProvincePoliciesResponse\x12*\n\x08policies\x18\x01 \x03(\x0b\x32\x18.copay.v1.ProvincePolicy*\\\n\tGeography\x12\x19\n\x15GEOGRAPHY_UNSPECIFIED\x10\x00\x12\x16\n\x12GEOGRAPHY_PROVINCE\x10\x01\x12\x1c\n\x18GEOGRAPHY_POOLING_REGION\x10\x02\x32x\n\x0fPoliciesService\x12\x65\n\x14ListProvincePolicies\x12%.copay.v1.ListProvincePoliciesRequest\x1a&.copay.v1.ListProvincePoliciesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63opay/v1/policies.proto\x12\x08\x63opay.v1\x1a\x17\x63opay/v1/bindings.proto\x1a\x1a\x63opay/v1/settlements.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x03\n\x0eProvincePolicy\x12\x10\n\x08province\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x0e\n\x06policy\x18\x04 \x01(\t\x12-\n\rrelationships\x18\x05 \x03(\x0e\x32\x16.copay.v1.Relationship\x12&\n\tgeography\x18\x06 \x01(\x0e\x32\x13.copay.v1.Geography\x12\x35\n\x15\x63onfirmation_required\x18\x07 \x03(\x0e\x32\x16.copay.v1.Relationship\x12\x17\n\x0freview_required\x18\x08 \x01(\x08\x12#\n\x0c\x61llowed_uses\x18\r \x03(\x0e\x32\r.copay.v1.Use\x12-\n\rgrantor_order\x18\x0e \x01(\x0e\x32\x16.copay.v1.GrantorOrder\x12\x0f\n\x07sources\x18\x0b \x03(\t\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampJ\x04\x08\t\x10\nJ\x04\x08\n\x10\x0b\"\x1d\n\x1bListProvincePoliciesRequest\"J\n\x1cListProvincePoliciesResponse\x12*\n\x08policies\x18\x01 \x03(\x0b\x32\x18.copay.v1.ProvincePolicy*G\n\x0cGrantorOrder\x12\x1d\n\x19GRANTOR_ORDER_UNSPECIFIED\x10\x00\x12\x18\n\x14GRANTOR_ORDER_FILING\x10\x01*\\\n\tGeography\x12\x19\n\x15GEOGRAPHY_UNSPECIFIED\x10\x00\x12\x16\n\x12GEOGRAPHY_PROVINCE\x10\x01\x12\x1c\n\x18GEOGRAPHY_POOLING_REGION\x10\x02\x32x\n\x0fPoliciesService\x12\x65\n\x14ListProvincePolicies\x12%.copay.v1.ListProvincePoliciesRequest\x1a&.copay.v1.ListProvincePoliciesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'copay.v1.policies_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GEOGRAPHY']._serialized_start=575
-  _globals['_GEOGRAPHY']._serialized_end=667
-  _globals['_PROVINCEPOLICY']._serialized_start=96
-  _globals['_PROVINCEPOLICY']._serialized_end=466
-  _globals['_LISTPROVINCEPOLICIESREQUEST']._serialized_start=468
-  _globals['_LISTPROVINCEPOLICIESREQUEST']._serialized_end=497
-  _globals['_LISTPROVINCEPOLICIESRESPONSE']._serialized_start=499
-  _globals['_LISTPROVINCEPOLICIESRESPONSE']._serialized_end=573
-  _globals['_POLICIESSERVICE']._serialized_start=669
-  _globals['_POLICIESSERVICE']._serialized_end=789
+  _globals['_GRANTORORDER']._serialized_start=654
+  _globals['_GRANTORORDER']._serialized_end=725
+  _globals['_GEOGRAPHY']._serialized_start=727
+  _globals['_GEOGRAPHY']._serialized_end=819
+  _globals['_PROVINCEPOLICY']._serialized_start=124
+  _globals['_PROVINCEPOLICY']._serialized_end=545
+  _globals['_LISTPROVINCEPOLICIESREQUEST']._serialized_start=547
+  _globals['_LISTPROVINCEPOLICIESREQUEST']._serialized_end=576
+  _globals['_LISTPROVINCEPOLICIESRESPONSE']._serialized_start=578
+  _globals['_LISTPROVINCEPOLICIESRESPONSE']._serialized_end=652
+  _globals['_POLICIESSERVICE']._serialized_start=821
+  _globals['_POLICIESSERVICE']._serialized_end=941
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from gateway._proto.copay.v1 import bindings_pb2 as _bindings_pb2
+from gateway._proto.copay.v1 import settlements_pb2 as _settlements_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -11,11 +12,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class GrantorOrder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GRANTOR_ORDER_UNSPECIFIED: _ClassVar[GrantorOrder]
+    GRANTOR_ORDER_FILING: _ClassVar[GrantorOrder]
+
 class Geography(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     GEOGRAPHY_UNSPECIFIED: _ClassVar[Geography]
     GEOGRAPHY_PROVINCE: _ClassVar[Geography]
     GEOGRAPHY_POOLING_REGION: _ClassVar[Geography]
+GRANTOR_ORDER_UNSPECIFIED: GrantorOrder
+GRANTOR_ORDER_FILING: GrantorOrder
 GEOGRAPHY_UNSPECIFIED: Geography
 GEOGRAPHY_PROVINCE: Geography
 GEOGRAPHY_POOLING_REGION: Geography
@@ -42,11 +50,11 @@ class ProvincePolicy(_message.Message):
     geography: Geography
     confirmation_required: _containers.RepeatedScalarFieldContainer[_bindings_pb2.Relationship]
     review_required: bool
-    allowed_uses: _containers.RepeatedScalarFieldContainer[str]
-    grantor_order: str
+    allowed_uses: _containers.RepeatedScalarFieldContainer[_settlements_pb2.Use]
+    grantor_order: GrantorOrder
     sources: _containers.RepeatedScalarFieldContainer[str]
     effective_time: _timestamp_pb2.Timestamp
-    def __init__(self, province: _Optional[str] = ..., display_name: _Optional[str] = ..., version: _Optional[int] = ..., policy: _Optional[str] = ..., relationships: _Optional[_Iterable[_Union[_bindings_pb2.Relationship, str]]] = ..., geography: _Optional[_Union[Geography, str]] = ..., confirmation_required: _Optional[_Iterable[_Union[_bindings_pb2.Relationship, str]]] = ..., review_required: _Optional[bool] = ..., allowed_uses: _Optional[_Iterable[str]] = ..., grantor_order: _Optional[str] = ..., sources: _Optional[_Iterable[str]] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, province: _Optional[str] = ..., display_name: _Optional[str] = ..., version: _Optional[int] = ..., policy: _Optional[str] = ..., relationships: _Optional[_Iterable[_Union[_bindings_pb2.Relationship, str]]] = ..., geography: _Optional[_Union[Geography, str]] = ..., confirmation_required: _Optional[_Iterable[_Union[_bindings_pb2.Relationship, str]]] = ..., review_required: _Optional[bool] = ..., allowed_uses: _Optional[_Iterable[_Union[_settlements_pb2.Use, str]]] = ..., grantor_order: _Optional[_Union[GrantorOrder, str]] = ..., sources: _Optional[_Iterable[str]] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListProvincePoliciesRequest(_message.Message):
     __slots__ = ()
