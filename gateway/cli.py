@@ -1,4 +1,8 @@
-"""``copay-gateway``: serve, certs init|issue|renew, migrate, seed, bench."""
+"""``copay-gateway``: serve, migrate, seed, prune, certs init|issue|renew, bench.
+
+Every setting of gateway.config.Settings is a ``serve`` flag, made from the dataclass field (name, type,
+default, docstring); the other commands take only the settings they use.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,72 @@ import argparse
 import asyncio
 import os
 import sys
+from dataclasses import fields
+from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from gateway import config
 from gateway.config import Settings
 from gateway.observability import logs
 from gateway.sample import OPERATORS, REGIONS
 from gateway.security import pki
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+DESCRIPTION = """\
+The copay gateway: gRPC over mutual TLS for family mutual aid between employee
+medical-insurance personal accounts, and the tools that go with it: database
+migrations, the sample world and development PKI, request-log pruning and a
+benchmark. 'copay-gateway COMMAND --help' explains a command and its options."""
+
+EPILOG = """\
+Settings come from COPAY_* environment variables, and a command's flags
+override them ('copay-gateway serve --help' lists them all, with defaults)."""
+
+
+def version() -> str:
+    try:
+        return metadata.version("copay-gateway")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(listen=getattr(args, "listen", None), database_url=args.database_url,
-                             certs_dir=args.certs_dir, metrics_listen=getattr(args, "metrics_listen", None),
-                             request_retention_days=getattr(args, "retention_days", None))
+    """The settings: the environment's, overridden by the flags this command has."""
+    return Settings.from_env(**{f.name: getattr(args, f.name, None) for f in fields(Settings)})
 
 
+def settings_for(argv: list[str]) -> Settings:
+    """The settings a command line would run with, e.g. ``settings_for(["serve", "--listen", ":0"])``
+    (scripts/dev.py prints the addresses ``serve`` will use)."""
+    return _settings(build_parser().parse_args(argv))
+
+
+DOCS = config.documentation()
+# A metavar by the setting's last word; numbers are N unless that word names the unit.
+UNITS = ("seconds", "days", "bytes")
+
+
+def _setting(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str, *flags: str) -> None:
+    """Adds the flag of the setting ``name`` (``flags``, else ``--name-in-kebab-case``); its help is the
+    field's docstring, its environment variable and its default."""
+    default, variable = getattr(Settings, name), config.variable(name)
+    word = name.rsplit("_", 1)[-1]
+    if isinstance(default, str):
+        metavar = "HOST:PORT" if word == "listen" else word.upper()
+        shown = default or "empty"
+    else:
+        metavar = word.upper() if word in UNITS else "N"
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+    doc = DOCS.get(name, "").replace(f" ({variable})", "").replace(f"({variable})", "")
+    # The value stays text: Settings.from_env types and checks it as it does the variable's (ConfigError).
+    parser.add_argument(*(flags or (config.flag(name),)), dest=name, metavar=metavar, default=None,
+                        help=f"{doc} (environment: {variable}; default: {shown})".lstrip().replace("%", "%%"))
+
+
+CERTS_DIR_HELP = "the certificates folder the server reads (default: COPAY_CERTS_DIR or certs)"
 CA_DIR_HELP = ("folder of the CA private keys, kept apart from the certificates (default: COPAY_CA_DIR or ca/ "
                "beside the certificates folder)")
 
@@ -31,14 +87,15 @@ def _days(text: str) -> int:
 
 
 def _certs_commands(certs: argparse.ArgumentParser) -> None:
+    certs.add_argument("--certs-dir", help=CERTS_DIR_HELP)
     certs.add_argument("--ca-dir", help=CA_DIR_HELP)
-    actions = certs.add_subparsers(dest="action", required=True, metavar="{init,issue,renew}")
+    actions = certs.add_subparsers(dest="action", required=True, metavar="{init,issue,renew}",
+                                   help="what to do; 'copay-gateway certs ACTION --help' explains each")
 
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = actions.add_parser(name, help=help_text, description=help_text)
         # SUPPRESS: given after the action they count, given before it they are not overwritten.
-        sub.add_argument("--certs-dir", default=argparse.SUPPRESS,
-                         help="the certificates folder the server reads (default: COPAY_CERTS_DIR or certs)")
+        sub.add_argument("--certs-dir", default=argparse.SUPPRESS, help=CERTS_DIR_HELP)
         sub.add_argument("--ca-dir", default=argparse.SUPPRESS, help=CA_DIR_HELP)
         return sub
 
@@ -120,43 +177,84 @@ def _certs_issue(args: argparse.Namespace, certs_dir: Path, ca_dir: Path) -> Non
         raise pki.PkiError("give either KIND NAME, or --csr FILE with --principal KIND/NAME.")
 
 
-def main(argv: list[str] | None = None) -> int | None:
-    parser = argparse.ArgumentParser(prog="copay-gateway", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="copay-gateway", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}",
+                        help="print the version of copay-gateway and exit")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands",
+                                     help="one of these; 'copay-gateway COMMAND --help' explains it")
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--database-url", help="SQLAlchemy URL (default: COPAY_DATABASE_URL or sqlite:///var/copay.db)")
-        sub.add_argument("--certs-dir", help="dev PKI and key folder (default: COPAY_CERTS_DIR or certs)")
-        return sub
+    def command(name: str, help_text: str, description: str = "") -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, description=description or help_text)
 
-    serve = command("serve", "migrate, then serve gRPC over mTLS until SIGTERM")
-    serve.add_argument("--listen", help="host:port (default 127.0.0.1:50051)")
-    serve.add_argument("--metrics-listen", help="host:port for /metrics, or 'off' (default 127.0.0.1:9464)")
-    command("migrate", "apply the database migrations")
-    command("seed", "load the sample world: members, bindings, funded accounts (idempotent)")
+    serve = command("serve", "apply the migrations, then serve gRPC over mutual TLS until SIGTERM",
+                    "Apply the database migrations, then serve gRPC over mutual TLS until SIGTERM (or Ctrl-C), "
+                    "with Prometheus metrics beside it. Each setting below is also a COPAY_* environment "
+                    "variable; a flag overrides the variable.")
+    settings = serve.add_argument_group("settings")
+    for f in fields(Settings):
+        _setting(settings, f.name)
+
+    migrate = command("migrate", "apply the database migrations (or, with --status or --sql, only tell)",
+                      "Apply the database migrations up to the newest (head), as serve does on start. "
+                      "--status and --sql change nothing: they read the database's revision and tell.")
+    _setting(migrate, "database_url")
+    only = migrate.add_mutually_exclusive_group()
+    only.add_argument("--status", action="store_true",
+                      help="print the database's revision, the newest revision and whether the database is up "
+                           "to date; exit 0 either way")
+    only.add_argument("--sql", action="store_true",
+                      help="print the SQL that migrate would run from the database's revision to the newest, "
+                           "without running it (for review; 'psql -f' or 'sqlite3' can run it)")
+
+    seed = command("seed", "load the sample world: members, bindings, funded accounts (idempotent)",
+                   f"Load the sample world into the database, for development: the {len(REGIONS)} sample "
+                   "regions registered live, their members, and in each region members 1 and 2 granting "
+                   "member 3, funded. Re-running it is harmless. It refuses a database that holds members or "
+                   "regions other than the sample world's, unless --force.")
+    _setting(seed, "database_url")
+    _setting(seed, "certs_dir")
+    _setting(seed, "id_hash_key_file")
+    seed.add_argument("--force", action="store_true",
+                      help="seed even a database that holds members or regions other than the sample world's")
+
     prune = command("prune", "forget request answers older than the retention window (serve does it hourly)")
-    prune.add_argument("--retention-days", type=float,
-                       help="keep answers this many days, at least 1 (default: COPAY_REQUEST_RETENTION_DAYS or 30)")
-    _certs_commands(command("certs", "development PKI: init, issue, renew (see 'copay-gateway certs --help')"))
+    _setting(prune, "database_url")
+    _setting(prune, "request_retention_days", "--retention-days", "--request-retention-days")
+
+    _certs_commands(command("certs", "development PKI: init, issue, renew (see 'copay-gateway certs --help')",
+                            "The development PKI: a CA, the server's certificate, client certificates for "
+                            "regions and operators, and the ID hash key."))
 
     commands.add_parser("bench", help="measure the real server (see 'copay-gateway bench --help')", add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int | None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:
         from gateway.bench.run import main as bench
         return bench(argv[1:])
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     settings = _settings(args)
     logs.configure(settings.log_level)
     if args.command == "serve":
+        # gRPC core reads its trace settings when it loads: the peer of a refused TLS handshake
+        # (gateway.observability.native) comes from the handshaker trace.
+        os.environ.setdefault("GRPC_TRACE", "handshaker")
         from gateway.server import serve as run
         return asyncio.run(run(settings))
     elif args.command == "certs":
         return _certs(args, Path(settings.certs_dir))
-    else:
-        from gateway.store.db import make_engine
-        from gateway.store.migrate import upgrade
-        engine = make_engine(settings.database_url)
+    elif args.command == "migrate" and (args.status or args.sql):
+        return _migrate_report(settings.database_url, args.sql)
+    from gateway.store.db import make_engine
+    from gateway.store.migrate import upgrade
+    engine = make_engine(settings.database_url)
+    try:
+        if args.command == "seed":
+            return _seed(engine, settings, args.force)
         upgrade(engine)
         if args.command == "prune":
             from gateway.service import retention
@@ -164,15 +262,60 @@ def main(argv: list[str] | None = None) -> int | None:
             before = retention.cutoff(settings.request_retention_days)
             forgotten = retention.forget(unit_of_work.factory(engine), before)
             print(f"forgot {forgotten} request answers given before {before:%Y-%m-%d %H:%M} UTC")
-        elif args.command == "seed":
-            from gateway.domain.identity import IdHasher
-            from gateway.seed import seed
-            counts = seed(engine, IdHasher(settings.id_hash_key()))
-            print(f"seeded {sum(counts.values())} members in {len(counts)} regions ({', '.join(counts)}); in each, "
-                  "members 1 and 2 grant member 3 and are funded")
         else:
             print(f"migrated {engine.url.render_as_string(hide_password=True)}")
+    finally:
         engine.dispose()
+    return 0
+
+
+def _migrate_report(url: str, sql: bool) -> int:
+    """``migrate --status`` / ``--sql``: reads the database's revision, changes nothing."""
+    from sqlalchemy.engine import make_url
+
+    from gateway.store import migrate
+    where = make_url(url).render_as_string(hide_password=True)
+    state = migrate.status(url)
+    unknown = (f"{where} is at revision {state.current}, which this copay-gateway does not know (its newest is "
+               f"{state.head}): a newer version migrated it")
+    if sql:
+        if not state.known:
+            print(f"copay-gateway migrate: {unknown}.", file=sys.stderr)
+            return 2
+        if state.up_to_date:
+            print(f"-- {where} is at revision {state.head}, the newest: nothing to run.")
+        else:
+            sys.stdout.write(migrate.upgrade_sql(url, state.current))
+        return 0
+    print(f"database: {where}")
+    print(f"current revision: {state.current or 'none (no migrations applied)'}")
+    print(f"head revision: {state.head}")
+    if state.up_to_date:
+        print("up to date")
+    elif not state.known:
+        print(f"not up to date: {unknown}")
+    else:
+        print(f"not up to date: {len(state.pending)} to apply ({', '.join(state.pending)}); "
+              "'copay-gateway migrate --sql' prints their SQL, 'copay-gateway migrate' runs them")
+    return 0
+
+
+def _seed(engine: Engine, settings: Settings, force: bool) -> int:
+    from gateway.domain.identity import IdHasher
+    from gateway.seed import other_data, seed
+    from gateway.store.migrate import upgrade
+    where = engine.url.render_as_string(hide_password=True)
+    other = None if force else other_data(engine)
+    if other:
+        print(f"copay-gateway seed: {where} already holds data other than the sample world's ({other}), and the "
+              "sample world is for development only: seed an empty database, or give --force.", file=sys.stderr)
+        return 2
+    hasher = IdHasher(settings.id_hash_key())
+    upgrade(engine)
+    counts = seed(engine, hasher)
+    print(f"seeded {sum(counts.values())} members in {len(counts)} regions ({', '.join(counts)}); in each, "
+          "members 1 and 2 grant member 3 and are funded")
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ A bad value stops the gateway with one sentence naming the variable
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
+import textwrap
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Callable
@@ -122,6 +125,24 @@ CHECKS: dict[str, Callable] = {
 
 def variable(name: str) -> str:
     return f"COPAY_{name.upper()}"
+
+
+def flag(name: str) -> str:
+    """The ``serve`` flag of a setting: ``max_streams`` -> ``--max-streams``."""
+    return "--" + name.replace("_", "-")
+
+
+def documentation() -> dict[str, str]:
+    """Each setting's docstring (the string under its field in Settings), whitespace folded: the help of
+    its flag. Read from the source; empty if the source is not there."""
+    try:
+        source = inspect.getsource(Settings)
+    except (OSError, TypeError):
+        return {}
+    body = ast.parse(textwrap.dedent(source)).body[0].body  # type: ignore[attr-defined]
+    return {field.target.id: " ".join(doc.value.value.split()) for field, doc in zip(body, body[1:])
+            if isinstance(field, ast.AnnAssign) and isinstance(field.target, ast.Name)
+            and isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)}
 
 
 def _checked(name: str, value: object) -> object:

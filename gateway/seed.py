@@ -7,6 +7,11 @@ member 3 (resident), in that filing order, and both are funded: 30.00 and
 approves as the region's office would. Re-running is harmless: member reports
 that change nothing write nothing, and the bindings, approvals and funding
 carry fixed request ids, so a second run replays the first.
+
+``copay-gateway seed`` refuses (unless ``--force``) a database that holds data other than the sample
+world's (``other_data``): a member that is not one of the sample's (its region and psn_no one of those
+``gateway.sample.members_of`` makes: the region's code and a number from 1 to MEMBERS_PER_REGION), or a
+registered region that is not a sample region. A sample database, seeded before, passes.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, inspect, select, tuple_
 
 from gateway import policies
 from gateway.domain.bindings import Party, Status
@@ -29,7 +34,7 @@ from gateway.service import accounts, bindings
 from gateway.service.members import report_members
 from gateway.service.once import RequestKey, in_transaction
 from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
-from gateway.store import unit_of_work
+from gateway.store import tables, unit_of_work
 
 SEED_ACTOR = "copay-gateway seed"
 GRANTS = ((1, Relationship.DAUGHTER, 3_000), (2, Relationship.MOTHER, 100_000))  # member, beneficiary is their ..., fen
@@ -52,6 +57,25 @@ def register_regions(engine: Engine, regions: Iterable[Region] = REGIONS) -> int
         return added
 
     return in_transaction(unit_of_work.factory(engine), work)
+
+
+def other_data(engine: Engine) -> str | None:
+    """What the database holds besides the sample world ("3 members and 1 region"), or None. Reads only;
+    a database without the tables (not migrated yet) holds nothing."""
+    present = set(inspect(engine).get_table_names())
+    sample_regions = [r.admdvs for r in REGIONS]
+    sample_members = [(m.region, m.psn_no) for r in sample_regions for m in members_of(r)]
+    m, g = tables.members, tables.regions
+    counts = {}
+    with engine.connect() as conn:
+        if m.name in present:
+            counts["member"] = conn.execute(select(func.count()).select_from(m)
+                                            .where(tuple_(m.c.region, m.c.psn_no).not_in(sample_members))).scalar()
+        if g.name in present:
+            counts["region"] = conn.execute(select(func.count()).select_from(g)
+                                            .where(g.c.admdvs.not_in(sample_regions))).scalar()
+    found = [f"{n} {what}{'' if n == 1 else 's'}" for what, n in counts.items() if n]
+    return " and ".join(found) or None
 
 
 def seed(engine: Engine, hasher: IdHasher) -> dict[str, int]:

@@ -261,14 +261,24 @@ def report(first: dict[str, Result], second: dict[str, Result], args: argparse.N
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="copay-gateway bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per case")
-    parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds before a case's first turn")
+    parser = argparse.ArgumentParser(
+        prog="copay-gateway bench",
+        description="Measure the real server (a subprocess over mTLS, on a SQLite file or --database-url) with an "
+                    "asyncio gRPC client keeping N calls in flight: (a) echo, the ceiling; (b) settle over many "
+                    "grantors; (c) settle against one grantor; (d) (b) again after a large history. Prints calls "
+                    "per second, p50 and p99 latency, the share of the echo ceiling and CPU time per call.")
+    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per case (default: 10)")
+    parser.add_argument("--warmup", type=float, default=2,
+                        help="warm-up seconds before a case's first turn (default: 2)")
     parser.add_argument("--rounds", type=int, default=5,
-                        help="cases take turns this many times, each turn measured seconds/rounds")
-    parser.add_argument("--in-flight", type=int, default=64)
-    parser.add_argument("--grantors", type=int, default=10_000)
-    parser.add_argument("--prior", type=int, default=1_000_000, help="prior settlements for case (d); 0 skips it")
+                        help="cases take turns this many times, each turn measured seconds/rounds (default: 5)")
+    parser.add_argument("--in-flight", type=int, default=64,
+                        help="calls the client keeps in flight at once (default: 64)")
+    parser.add_argument("--grantors", type=int, default=10_000,
+                        help="funded grantors with active bindings loaded before the cases; cases (b) and (d) "
+                             "spread their calls over them (default: 10000)")
+    parser.add_argument("--prior", type=int, default=1_000_000,
+                        help="prior settlements for case (d); 0 skips it (default: 1000000)")
     parser.add_argument("--workdir", help="keep the database and logs here (default: a temporary folder)")
     parser.add_argument("--database-url", help="an empty database to use instead of a SQLite file in the workdir, "
                         "e.g. postgresql+psycopg://postgres@127.0.0.1/bench")

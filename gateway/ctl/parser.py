@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from importlib import metadata
 from typing import Callable
 
 from gateway.api.admin import limits_message
@@ -249,9 +250,18 @@ def _audit(top: _Commands) -> None:
     impersonations.add_argument("--caller", metavar="region/ADMDVS", help="only this caller, e.g. region/320300")
 
 
+def _version() -> str:
+    try:
+        return metadata.version("copay-gateway")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copayctl", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="print the version of copayctl (the copay-gateway package) and exit")
     _connection_options(parser, top=True)
     top = _Commands(parser, "COMMAND", "'copayctl COMMAND --help' explains each")
     for add in (_regions, _pairs, _kill_switch, _requests, _certificates, _policies, _audit):

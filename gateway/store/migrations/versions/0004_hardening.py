@@ -11,6 +11,11 @@
   number of such rows per caller and day (the rest are counted on one row), so
   no caller can grow it without limit. Existing rows are folded in.
 
+Offline (``alembic upgrade --sql``, ``copay-gateway migrate --sql``) there is no connection: existing
+impersonation records are not folded in but dropped with the old table (the SQL says so in a comment; run
+the migration online to keep them), and on SQLite the batch changes copy the tables from their
+definitions below instead of reflecting them. The same holds for the downgrade.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-28
@@ -19,7 +24,7 @@ from collections import defaultdict
 from datetime import timedelta, timezone
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision = "0004"
 down_revision = "0003"
@@ -28,20 +33,92 @@ depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 CHINA = timezone(timedelta(hours=8))
+LIVE = "status IN ('pending_confirmation', 'pending_review', 'active')"
+
+
+def _offline_copies(upgraded: bool) -> dict[str, sa.Table]:
+    """Offline only, for SQLite's batch mode, which cannot reflect there: bindings, settlements and
+    request_log as they are before this revision's changes (``upgraded``: as they are after it)."""
+    if not context.is_offline_mode():
+        return {}
+    meta = sa.MetaData()
+    live = sa.text(LIVE)
+    bindings = sa.Table(
+        "bindings", meta,
+        sa.Column("seq", Id, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(63), nullable=False),
+        sa.Column("grantor_region", sa.String(6), nullable=False),
+        sa.Column("grantor_psn_no", sa.String(40), nullable=False),
+        sa.Column("beneficiary_region", sa.String(6), nullable=False),
+        sa.Column("beneficiary_psn_no", sa.String(40), nullable=False),
+        sa.Column("relationship", sa.String(32), nullable=False),
+        sa.Column("status", sa.String(24), nullable=False),
+        sa.Column("policy", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name="pk_bindings"),
+        sa.UniqueConstraint("grantor_region", "id", name="uq_bindings_grantor_region_id") if upgraded
+        else sa.UniqueConstraint("id", name="uq_bindings_id"),
+        sa.Index("ix_bindings_grantor", "grantor_region", "grantor_psn_no"),
+        sa.Index("ix_bindings_beneficiary", "beneficiary_region", "beneficiary_psn_no"),
+        sa.Index("uq_bindings_live_pair", "grantor_region", "grantor_psn_no", "beneficiary_region",
+                 "beneficiary_psn_no", unique=True, sqlite_where=live, postgresql_where=live),
+    )
+    settlements = sa.Table(
+        "settlements", meta,
+        sa.Column("seq", Id, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(63), nullable=False),
+        sa.Column("treatment_region", sa.String(6), nullable=False),
+        sa.Column("beneficiary_region", sa.String(6), nullable=False),
+        sa.Column("beneficiary_psn_no", sa.String(40), nullable=False),
+        sa.Column("credential", sa.String(24), nullable=False),
+        sa.Column("institution_code", sa.String(40)),
+        sa.Column("institution_kind", sa.String(16)),
+        sa.Column("use", sa.String(32), nullable=False),
+        sa.Column("total", sa.BigInteger, nullable=False),
+        sa.Column("fund_part", sa.BigInteger, nullable=False),
+        sa.Column("personal_part", sa.BigInteger, nullable=False),
+        sa.Column("items", sa.String(200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name="pk_settlements"),
+        sa.UniqueConstraint("treatment_region", "id", name="uq_settlements_treatment_region_id") if upgraded
+        else sa.UniqueConstraint("id", name="uq_settlements_id"),
+        sa.Index("ix_settlements_beneficiary", "beneficiary_region", "beneficiary_psn_no", "created_at"),
+    )
+    request_log = sa.Table(
+        "request_log", meta,
+        sa.Column("caller", sa.String(64), nullable=False),
+        sa.Column("request_id", sa.String(64), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("response", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        *([sa.Column("refused", sa.Boolean, nullable=False, server_default=sa.false())] if upgraded else []),
+        sa.PrimaryKeyConstraint("caller", "request_id", name="pk_request_log"),
+    )
+    return {table.name: table for table in (bindings, settlements, request_log)}
+
+
+def _read(query: sa.Select, step: str, skipped: str) -> list:
+    """The rows of ``query``; offline, none, with a comment in the SQL saying what is skipped."""
+    if context.is_offline_mode():
+        context.static_output(f"-- {step}, offline: {skipped}")
+        return []
+    return op.get_bind().execute(query).all()
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("bindings") as batch:
+    copies = _offline_copies(upgraded=False)
+    with op.batch_alter_table("bindings", copy_from=copies.get("bindings")) as batch:
         batch.drop_constraint("uq_bindings_id", type_="unique")
         batch.create_unique_constraint("uq_bindings_grantor_region_id", ["grantor_region", "id"])
         batch.alter_column("id", existing_type=sa.String(63), existing_nullable=False,
                            comment="unique within the grantor's region, which filed it")
-    with op.batch_alter_table("settlements") as batch:
+    with op.batch_alter_table("settlements", copy_from=copies.get("settlements")) as batch:
         batch.drop_constraint("uq_settlements_id", type_="unique")
         batch.create_unique_constraint("uq_settlements_treatment_region_id", ["treatment_region", "id"])
         batch.alter_column("id", existing_type=sa.String(63), existing_nullable=False,
                            comment="unique within the region that settled it")
-    with op.batch_alter_table("request_log") as batch:
+    with op.batch_alter_table("request_log", copy_from=copies.get("request_log")) as batch:
         batch.add_column(sa.Column("refused", sa.Boolean, nullable=False, server_default=sa.false(),
                                    comment="the answer is a refusal, stored as JSON"))
     op.create_index("ix_request_log_created_at", "request_log", ["created_at"])
@@ -49,7 +126,9 @@ def upgrade() -> None:
     old = sa.table("impersonation_attempts", *(sa.column(c) for c in (
         "at", "caller", "beneficiary_region", "beneficiary_psn_no", "credential", "holder_hash",
         "institution_code", "request_id")))
-    rows = op.get_bind().execute(sa.select(old).order_by(sa.text("seq"))).all()
+    rows = _read(sa.select(old).order_by(sa.text("seq")), "migration 0004",
+                 "existing impersonation records are NOT folded into the new table; they are dropped with "
+                 "the old one (run this migration online to keep them)")
     op.drop_table("impersonation_attempts")
     attempts = op.create_table(
         "impersonation_attempts",
@@ -89,7 +168,9 @@ def downgrade() -> None:
     folded = sa.table("impersonation_attempts", *(sa.column(c) for c in (
         "last_at", "caller", "beneficiary_region", "beneficiary_psn_no", "credential", "holder_hash",
         "last_institution_code", "last_request_id")))
-    rows = op.get_bind().execute(sa.select(folded)).all()
+    rows = _read(sa.select(folded), "migration 0004 downgrade",
+                 "impersonation records are NOT carried back into the old table; they are dropped with the new "
+                 "one (run this downgrade online to keep them)")
     op.drop_table("impersonation_attempts")
     attempts = op.create_table(
         "impersonation_attempts",
@@ -111,11 +192,12 @@ def downgrade() -> None:
              "holder_hash": r.holder_hash, "institution_code": r.last_institution_code,
              "request_id": r.last_request_id} for r in rows])
     op.drop_index("ix_request_log_created_at", "request_log")
-    with op.batch_alter_table("request_log") as batch:
+    copies = _offline_copies(upgraded=True)
+    with op.batch_alter_table("request_log", copy_from=copies.get("request_log")) as batch:
         batch.drop_column("refused")
-    with op.batch_alter_table("settlements") as batch:
+    with op.batch_alter_table("settlements", copy_from=copies.get("settlements")) as batch:
         batch.drop_constraint("uq_settlements_treatment_region_id", type_="unique")
         batch.create_unique_constraint("uq_settlements_id", ["id"])
-    with op.batch_alter_table("bindings") as batch:
+    with op.batch_alter_table("bindings", copy_from=copies.get("bindings")) as batch:
         batch.drop_constraint("uq_bindings_grantor_region_id", type_="unique")
         batch.create_unique_constraint("uq_bindings_id", ["id"])

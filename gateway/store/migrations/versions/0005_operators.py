@@ -4,6 +4,10 @@ revoked certificates, published policy versions, change requests, the hash-chain
 ``cross_province_pairs`` (an unordered pair, open or not) becomes ``province_pairs`` (one row per
 direction); a pair that was open is open both ways.
 
+Offline (``alembic upgrade --sql``, ``copay-gateway migrate --sql``) there is no connection to read the old
+pairs: the SQL copies the open ones with one INSERT ... SELECT instead. The offline downgrade does not carry
+the pairs back (the SQL says so in a comment: they are closed); run it online to keep them.
+
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-28
@@ -11,7 +15,7 @@ Create Date: 2026-11-28
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision = "0005"
 down_revision = "0004"
@@ -50,7 +54,16 @@ def upgrade() -> None:
     )
     old = sa.table("cross_province_pairs", sa.column("province_a"), sa.column("province_b"), sa.column("open"),
                    sa.column("updated_at"), sa.column("updated_by"))
-    rows = op.get_bind().execute(sa.select(old).where(old.c.open == sa.true())).all()
+    if context.is_offline_mode():  # no rows to read: the same copy, in SQL
+        context.static_output("-- migration 0005, offline: each open pair of cross_province_pairs becomes two "
+                              "directions of province_pairs")
+        ways = [sa.select(a, b, sa.true(), old.c.updated_at, old.c.updated_by).where(old.c.open == sa.true())
+                for a, b in ((old.c.province_a, old.c.province_b), (old.c.province_b, old.c.province_a))]
+        op.execute(pairs.insert().from_select(["grantor_province", "other_province", "open", "updated_at",
+                                               "updated_by"], sa.union_all(*ways)))
+        rows = []
+    else:
+        rows = op.get_bind().execute(sa.select(old).where(old.c.open == sa.true())).all()
     if rows:
         op.bulk_insert(pairs, [{"grantor_province": a, "other_province": b, "open": True,
                                 "updated_at": r.updated_at, "updated_by": r.updated_by}
@@ -150,8 +163,13 @@ def downgrade() -> None:
         op.drop_table(table)
     pairs = sa.table("province_pairs", sa.column("grantor_province"), sa.column("other_province"),
                      sa.column("open"))
-    open_ways = {(r.grantor_province, r.other_province)
-                 for r in op.get_bind().execute(sa.select(pairs).where(pairs.c.open == sa.true()))}
+    if context.is_offline_mode():
+        context.static_output("-- migration 0005 downgrade, offline: open province pairs are NOT carried back "
+                              "into cross_province_pairs (every pair ends closed); run it online to keep them")
+        open_ways = set()
+    else:
+        open_ways = {(r.grantor_province, r.other_province)
+                     for r in op.get_bind().execute(sa.select(pairs).where(pairs.c.open == sa.true()))}
     old = op.create_table(
         "cross_province_pairs",
         sa.Column("province_a", sa.String(2), nullable=False, comment="the lower province code of the pair"),
