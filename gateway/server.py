@@ -10,6 +10,7 @@ import logging
 import signal
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -33,7 +34,9 @@ from gateway.api.settlements import SettlementsServicer
 from gateway.config import ConfigError, Settings
 from gateway.domain.identity import IdHasher
 from gateway.heap import freeze_startup_objects
+from gateway.observability import native
 from gateway.observability.metrics import Metrics
+from gateway.observability.probes import ProbeServer, Readiness
 from gateway.store import unit_of_work
 from gateway.security.crl import CrlFile
 from gateway.service import admin, retention
@@ -81,6 +84,7 @@ def credentials(settings: Settings) -> grpc.ServerCredentials:
 
 async def serve(settings: Settings) -> int:
     """Serves until SIGTERM or SIGINT; returns the process exit code."""
+    native.capture()
     tls = credentials(settings)
     hasher = IdHasher(settings.id_hash_key())
     engine = make_engine(settings.database_url, settings.db_pool_size, settings.sqlite_synchronous)
@@ -107,6 +111,8 @@ async def serve(settings: Settings) -> int:
     admission = Admission()
     crl = CrlFile(Path(settings.crl_file), settings.path("ca.pem").read_bytes()) if settings.crl_file else None
     await follow_control(db, admission, metrics, crl)  # the first state is in place before any call
+    readiness = Readiness(db, _instant_checks(db, stopping))
+    await readiness.check()  # /readyz answers from what it found from the first request on
     limits = Limits(settings.max_calls_per_principal, settings.max_streams, settings.max_streams_per_principal,
                     settings.stream_max_seconds)
     server = grpc.aio.server(interceptors=[CallInterceptor(metrics, limits, admission)],
@@ -124,7 +130,7 @@ async def serve(settings: Settings) -> int:
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     try:
         port = _bind(server, settings.listen, tls)
-        metrics_port = _serve_metrics(metrics, settings.metrics_listen)
+        probes = _serve_metrics(metrics, settings.metrics_listen, readiness)
     except ConfigError:
         await db.shutdown()
         lock.release()
@@ -135,22 +141,27 @@ async def serve(settings: Settings) -> int:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     host = settings.listen.rpartition(":")[0]
     log.info("listening", extra={"fields": {
-        "address": f"{host}:{port}", "port": port, "metrics_port": metrics_port,
+        "address": f"{host}:{port}", "port": port, "metrics_port": probes.port if probes else None,
         "database": engine.url.render_as_string(hide_password=True), "services": list(SERVICES)}})
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     pruning = loop.create_task(prune_requests(db, settings.request_retention_days))
     following = loop.create_task(keep_following_control(db, admission, metrics, crl))
+    checking = loop.create_task(readiness.run()) if probes is not None else None
     await stopping.wait()
     log.info("shutting down", extra={"fields": {"grace_seconds": settings.shutdown_grace_seconds}})
     pruning.cancel()
     following.cancel()
+    if checking is not None:
+        checking.cancel()  # /readyz answers 503 (shutting down) until the process exits
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
     await db.shutdown()
     engine.dispose()
     lock.release()
+    if probes is not None:
+        await loop.run_in_executor(None, probes.close)
     if not isinstance(db, WriterProcess):
         log.info("stopped")
         return 0
@@ -167,14 +178,25 @@ def _bind(server: grpc.aio.Server, listen: str, tls: grpc.ServerCredentials) -> 
                           "or not one of this machine's") from None
 
 
-def _serve_metrics(metrics: Metrics, listen: str) -> int | None:
+def _serve_metrics(metrics: Metrics, listen: str, readiness: Readiness) -> ProbeServer | None:
+    """/metrics, /healthz and /readyz (gateway.observability.probes), in a thread of their own."""
     if listen == "off":
         return None
     host, _, port = listen.rpartition(":")
     try:
-        return metrics.serve(host, int(port))
+        return ProbeServer(metrics.registry, readiness.failures, host, int(port))
     except OSError as error:
         raise ConfigError(f"COPAY_METRICS_LISTEN {listen} cannot be served: {error.strerror or error}") from None
+
+
+def _instant_checks(db: Runner, stopping: asyncio.Event) -> dict[str, Callable[[], str | None]]:
+    """The readiness checks that read a flag (any thread may run them); the database's are Readiness's own."""
+    checks: dict[str, Callable[[], str | None]] = {
+        "shutdown": lambda: "the gateway is shutting down" if stopping.is_set() else None}
+    if isinstance(db, WriterProcess):
+        writer = db
+        checks["writer"] = lambda: None if writer.alive else "the SQLite writer process is not running"
+    return checks
 
 
 async def follow_control(db: Runner, admission: Admission, metrics: Metrics, crl: CrlFile | None) -> None:

@@ -15,7 +15,9 @@
 * a Refusal becomes an AIP-193 status; a database that cannot take the call
   now (StoreUnavailable) answers UNAVAILABLE; any other error becomes INTERNAL,
   logged with its traceback, its text never sent to the caller;
-* one JSON log line and one metrics observation per call.
+* one JSON log line and one metrics observation per call (gateway.observability.metrics:
+  the grpc_server_* names, with the status code's name; a cancelled call is CANCELLED, or
+  DEADLINE_EXCEEDED if its deadline had passed), and every message of a stream counted.
 
 The wrapped handler of each method is built once and kept.
 """
@@ -37,7 +39,7 @@ from gateway.api.admission import Admission
 from gateway.api.auth import CALLER, identity_of, unknown_principal
 from gateway.api.errors import to_status
 from gateway.domain.errors import Category, FieldViolation, Refusal
-from gateway.observability.metrics import Metrics
+from gateway.observability.metrics import Metrics, RpcMetrics
 from gateway.security.principal import Principal
 from gateway.service.ports import StoreUnavailable
 
@@ -100,21 +102,28 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         parse, serialize = handler.request_deserializer, handler.response_serializer
+        rpc = self._metrics.rpc
         if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(self._unary(method, handler.unary_unary, parse),
-                                                       response_serializer=serialize)
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(method, handler.unary_unary, parse, rpc(method, "unary")),
+                response_serializer=serialize)
         if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(self._stream(method, handler.unary_stream, parse, False),
-                                                        response_serializer=serialize)
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream(method, handler.unary_stream, parse, False, rpc(method, "server_stream")),
+                response_serializer=serialize)
         if handler.stream_stream:
-            return grpc.stream_stream_rpc_method_handler(self._stream(method, handler.stream_stream, parse, True),
-                                                         response_serializer=serialize)
-        return grpc.stream_unary_rpc_method_handler(self._stream(method, handler.stream_unary, parse, True),
-                                                    response_serializer=serialize)
+            return grpc.stream_stream_rpc_method_handler(
+                self._stream(method, handler.stream_stream, parse, True, rpc(method, "bidi_stream")),
+                response_serializer=serialize)
+        return grpc.stream_unary_rpc_method_handler(
+            self._stream(method, handler.stream_unary, parse, True, rpc(method, "client_stream")),
+            response_serializer=serialize)
 
-    def _unary(self, method: str, behavior: Callable[..., Awaitable[Any]], parse: Callable[[bytes], Any] | None):
+    def _unary(self, method: str, behavior: Callable[..., Awaitable[Any]], parse: Callable[[bytes], Any] | None,
+               rpc: RpcMetrics):
         async def observed(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
+            rpc.started()
             identity = identity_of(context)
             principal = identity.principal if identity else None
             CALLER.set(principal)
@@ -144,16 +153,18 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 if held:
                     self._calls.give(who)
-                self._record(method, principal, context, time.perf_counter() - started, refusal,
+                self._record(method, rpc, principal, context, time.perf_counter() - started, refusal,
                              getattr(request, "request_id", None) or None)
 
         return observed
 
     def _stream(self, method: str, behavior: Callable[..., Any], parse: Callable[[bytes], Any] | None,
-                streaming_in: bool):
+                streaming_in: bool, rpc: RpcMetrics):
         """A streaming method: admitted, budgeted, and ended after ``stream_max_seconds``."""
 
         async def admit(context: grpc.aio.ServicerContext) -> tuple[Principal | None, float]:
+            started = time.perf_counter()
+            rpc.started()
             identity = identity_of(context)
             principal = identity.principal if identity else None
             CALLER.set(principal)
@@ -165,18 +176,18 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                                   f"{self._limits.streams_per_principal} streams open already, or the gateway "
                                   f"{self._limits.streams}; close one first")
             if refusal is not None:
-                self._record(method, principal, context, 0.0, refusal, None)
+                self._record(method, rpc, principal, context, time.perf_counter() - started, refusal, None)
                 await context.abort_with_status(to_status(refusal))
-            return principal, time.perf_counter()
+            return principal, started
 
         def requests(given: Any, context: grpc.aio.ServicerContext) -> Any:
             if not streaming_in:
                 return _parsed(parse, given, method)
-            return _parsed_each(parse, given, method, context)
+            return _parsed_each(parse, given, method, context, rpc)
 
         def done(principal: Principal | None, context: grpc.aio.ServicerContext, started: float) -> None:
             self._streams.give(str(principal))
-            self._record(method, principal, context, time.perf_counter() - started, None, None)
+            self._record(method, rpc, principal, context, time.perf_counter() - started, None, None)
 
         if inspect.isasyncgenfunction(behavior):
             async def streamed(given: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
@@ -185,6 +196,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                     async with asyncio.timeout(self._limits.stream_max_seconds):
                         async for item in behavior(requests(given, context), context):
                             yield item
+                            rpc.sent()
                 except TimeoutError:
                     return
                 finally:
@@ -196,7 +208,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             principal, started = await admit(context)
             try:
                 async with asyncio.timeout(self._limits.stream_max_seconds):
-                    return await behavior(requests(given, context), context)
+                    return await behavior(requests(given, context), _Counting(context, rpc))
             except TimeoutError:
                 return None
             finally:
@@ -204,11 +216,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
         return written
 
-    def _record(self, method: str, principal: Principal | None, context: grpc.aio.ServicerContext, seconds: float,
-                refusal: Refusal | None, request_id: str | None) -> None:
-        code = context.code() or grpc.StatusCode.OK
-        name = refusal.category.value if refusal else code.name if isinstance(code, grpc.StatusCode) else str(code)
-        self._metrics.observe(method, name, seconds, refusal)
+    def _record(self, method: str, rpc: RpcMetrics, principal: Principal | None, context: grpc.aio.ServicerContext,
+                seconds: float, refusal: Refusal | None, request_id: str | None) -> None:
+        name = refusal.category.value if refusal else _code_name(context)
+        rpc.handled(name, seconds, refusal)
         fields = {"method": method, "principal": str(principal) if principal else None, "code": name,
                   "latency_ms": round(seconds * 1000, 3), "request_id": request_id}
         if refusal is not None:
@@ -216,6 +227,36 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             if refusal.rule:
                 fields["rule"] = refusal.rule
         log.info("rpc", extra={"fields": fields})
+
+
+def _code_name(context: grpc.aio.ServicerContext) -> str:
+    """The status the call ended with, by name; a call cancelled under the handler (the client went away, or
+    its deadline passed) has none set: CANCELLED, or DEADLINE_EXCEEDED."""
+    code = context.code()
+    if code is None or code == grpc.StatusCode.OK or code == 0:
+        task = asyncio.current_task()  # gRPC cancels the call's task; the context may not say so yet
+        if not (context.cancelled() or (task is not None and task.cancelling())):
+            return "OK"
+        remaining = context.time_remaining()
+        return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
+    return code.name if isinstance(code, grpc.StatusCode) else _BY_NUMBER.get(code, str(code))
+
+
+_BY_NUMBER = {code.value[0]: code.name for code in grpc.StatusCode}
+
+
+class _Counting:
+    """The context a stream's handler gets: as gRPC's, with each ``write`` counted as a message sent."""
+
+    def __init__(self, context: grpc.aio.ServicerContext, rpc: RpcMetrics) -> None:
+        self._context, self._rpc = context, rpc
+
+    async def write(self, message: Any) -> None:
+        await self._context.write(message)
+        self._rpc.sent()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
 
 
 def _parsed(parse: Callable[[bytes], Any] | None, raw: bytes, method: str) -> Any:
@@ -228,8 +269,9 @@ def _parsed(parse: Callable[[bytes], Any] | None, raw: bytes, method: str) -> An
 
 
 async def _parsed_each(parse: Callable[[bytes], Any] | None, raws: AsyncIterator[bytes], method: str,
-                       context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                       context: grpc.aio.ServicerContext, rpc: RpcMetrics) -> AsyncIterator[Any]:
     async for raw in raws:
+        rpc.received()
         try:
             yield _parsed(parse, raw, method)
         except Refusal as refusal:

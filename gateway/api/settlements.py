@@ -143,6 +143,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
         settled = pb.Settlement.FromString(answer)
         self._metrics.observe_crossings({pair for line in settled.lines for pair in crossings(
             line.grantor_region, region_of(settled.beneficiary), settled.treatment_region)}, "allowed")
+        self._metrics.observe_settled(settled)
         return settled
 
     @rpc(Kind.REGION)
@@ -156,7 +157,9 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
         key = request_key(caller, "ReverseSettlement", request)
         answer = await self._db(service.reverse, caller.name, name, request.amount_fen, key,
                                 partial(render_for, caller.name))
-        return pb.Settlement.FromString(answer)
+        reversed_ = pb.Settlement.FromString(answer)
+        self._metrics.observe_refunded(reversed_)
+        return reversed_
 
     @rpc(Kind.REGION)
     async def GetSettlement(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]

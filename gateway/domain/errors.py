@@ -1,9 +1,10 @@
 """Every refusal the gateway gives, in one place.
 
 A refusal carries a category (mapped to a gRPC status code at the edge), a
-stable UPPER_SNAKE ``reason``, a message for people, the DOMAIN.md rule it
-enforces when there is one, metadata naming the values involved (never an ID
-number or a name), and field violations for malformed input.
+stable UPPER_SNAKE ``reason``, a message for people, the rule it enforces when
+there is one (R1-R15, described in docs/rules.md), metadata naming the values
+involved (never an ID number or a name), and field violations for malformed
+input.
 
 Reasons in use:
 

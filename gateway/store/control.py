@@ -72,8 +72,10 @@ class ControlCache:
             return self._control
 
     def forget(self) -> None:
-        """After this process changed something: the next unit of work reloads."""
-        self._checked = float("-inf")
+        """After this process committed a change: the next unit of work reloads. Under the lock, so that a
+        reload that read the state before the commit cannot be kept after it."""
+        with self._lock:
+            self._checked = float("-inf")
 
 
 CACHE = ControlCache()
@@ -82,6 +84,7 @@ CACHE = ControlCache()
 class SqlControl:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self.changed = False  # the unit of work forgets the cache when it commits a change
 
     def current(self, fresh: bool = False) -> Control:
         return CACHE.current(self._conn, fresh)
@@ -102,7 +105,7 @@ class SqlControl:
             before=json_text(before), after=json_text(after), prev_hash=entry.prev_hash, hash=entry.hash))
         self._conn.execute(control.update().where(control.c.id == 1).values(
             version=control.c.version + 1, audit_seq=entry.seq, audit_hash=entry.hash))
-        CACHE.forget()
+        self.changed = True
         return entry
 
     def put_region(self, region: Region, at: datetime, by: str) -> None:

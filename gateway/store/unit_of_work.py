@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gateway.service.ports import Conflict, PriorAnswer
 from gateway.store.bindings import SqlBindings
-from gateway.store.control import SqlControl
+from gateway.store.control import CACHE, SqlControl
 from gateway.store.db import READONLY
 from gateway.store.direct import Direct, insert
 from gateway.store.ledger import SqlLedger
@@ -70,6 +70,11 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         self._tx.commit()
+        self._committed()
+
+    def _committed(self) -> None:
+        if self.control.changed:  # this process sees its own change at once; the others within a second
+            CACHE.forget()
 
     def _end(self) -> None:
         """Rolls back what was not committed and gives the connection back."""

@@ -135,6 +135,7 @@ class SavepointUnitOfWork(SqlUnitOfWork):
     def commit(self) -> None:
         self._driver.execute("RELEASE SAVEPOINT uow")  # type: ignore[union-attr]
         self._open = False
+        self._committed()  # the batch's later calls read through this connection: they see the change
 
     def _end(self) -> None:
         if self._open:

@@ -41,6 +41,12 @@ class WriterProcess:
         self.batches = self.units = 0  # totals since start
         self.exit_code: int | None = None
 
+    @property
+    def alive(self) -> bool:
+        """Whether calls can be sent to the writer: its socket is open and the server is not closing it.
+        False as soon as the server sees the socket close (the writer exited or was killed). Any thread may ask."""
+        return self._ready is not None and self._ready.done() and not (self._gone or self._closing)
+
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair()

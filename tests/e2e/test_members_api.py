@@ -189,14 +189,15 @@ def test_logs_have_one_json_line_per_call_and_no_id_number(gateway):
 
 def test_metrics_count_calls_by_method_and_code(gateway):
     refused(gateway.members().GetMember, pb.GetMemberRequest(name="regions/320300/members/NOPE"))
-    sample = 'copay_rpc_calls_total{code="NOT_FOUND",method="/copay.v1.MembersService/GetMember"}'
+    sample = ('grpc_server_handled_total{grpc_code="NOT_FOUND",grpc_method="GetMember",'
+              'grpc_service="copay.v1.MembersService",grpc_type="unary"}')
     for _ in range(100):  # the status reaches the client just before the gateway counts the call
         body = urllib.request.urlopen(f"http://127.0.0.1:{gateway.metrics_port}/metrics", timeout=T).read().decode()
         if sample in body:
             break
         time.sleep(0.05)
     assert sample in body
-    assert "copay_rpc_latency_seconds_bucket" in body
+    assert "grpc_server_handling_seconds_bucket" in body
 
 
 def test_sqlite_writer_commits_are_measured(gateway, backend_url):

@@ -107,3 +107,42 @@ def test_sigterm_lets_an_in_flight_call_finish(own_gateway, tmp_path):
     lock.execute("ROLLBACK")
     assert call.result().members[0].psn_no == "F1"
     assert gw.process.wait(timeout=20) == 0
+
+
+def _refused_handshakes(gateway, reason: str, seconds: float = 10.0) -> list[dict]:
+    """The gateway's JSON log lines of refused TLS handshakes with ``reason``, once one is there."""
+    import json
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        found = [entry for line in gateway.log().splitlines() if line.startswith("{")
+                 and (entry := json.loads(line)).get("msg") == "TLS handshake refused" and entry["reason"] == reason]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("cert, reason", [
+    (None, "no client certificate"),
+    ("foreign-region-320300", "the client certificate is not issued by the federation CA"),
+    ("expired-region-320300", "the client certificate has expired"),
+    ("plaintext", "not TLS: plaintext, or another protocol"),
+])
+def test_a_refused_handshake_is_one_json_line_with_the_peer_and_the_reason(gateway, cert, reason):
+    import re
+
+    if cert == "plaintext":
+        channel = grpc.insecure_channel(gateway.address)
+        gateway.channels.append(channel)
+        stub = members_pb2_grpc.MembersServiceStub(channel)
+    else:
+        stub = gateway.members(cert)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.ListMembers(pb.ListMembersRequest(parent="regions/320300"), timeout=T)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    lines = _refused_handshakes(gateway, reason)
+    assert lines and all(re.fullmatch(r"127\.0\.0\.1:\d+", line["peer"]) and line["level"] == "warning"
+                         for line in lines)
+    not_json = [line for line in gateway.log().splitlines() if line.strip() and not line.startswith("{")]
+    assert not_json == [], "gRPC core's own lines must not reach the JSON log as they are"

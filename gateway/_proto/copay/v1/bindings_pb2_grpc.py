@@ -31,7 +31,7 @@ class BindingsServiceStub:
 
     Who may call what: the grantor's region creates and approves; the
     beneficiary's region confirms; either party's region revokes, gets and lists.
-    Every refusal names its rule (R1-R15 of DOMAIN.md) in ErrorInfo metadata.
+    Every refusal names its rule (R1-R15, see docs/rules.md) in ErrorInfo metadata.
     """
 
     def __init__(self, channel):
@@ -78,7 +78,7 @@ class BindingsServiceServicer:
 
     Who may call what: the grantor's region creates and approves; the
     beneficiary's region confirms; either party's region revokes, gets and lists.
-    Every refusal names its rule (R1-R15 of DOMAIN.md) in ErrorInfo metadata.
+    Every refusal names its rule (R1-R15, see docs/rules.md) in ErrorInfo metadata.
     """
 
     def CreateBinding(self, request, context):
@@ -173,7 +173,7 @@ class BindingsService:
 
     Who may call what: the grantor's region creates and approves; the
     beneficiary's region confirms; either party's region revokes, gets and lists.
-    Every refusal names its rule (R1-R15 of DOMAIN.md) in ErrorInfo metadata.
+    Every refusal names its rule (R1-R15, see docs/rules.md) in ErrorInfo metadata.
     """
 
     @staticmethod
