@@ -76,7 +76,7 @@ def explain(err: grpc.RpcError) -> None:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
-            rule = info.metadata.get("rule", "-")  # the DOMAIN.md rule enforced, if any
+            rule = info.metadata.get("rule", "-")  # the rule enforced (docs/rules.md), if any
             others = ", ".join(f"{k}={v}" for k, v in sorted(info.metadata.items()) if k != "rule")
             print(f"  reason={info.reason} domain={info.domain} rule={rule} metadata: {others or '-'}")
         elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
