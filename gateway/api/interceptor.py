@@ -185,13 +185,15 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 return _parsed(parse, given, method)
             return _parsed_each(parse, given, method, context, rpc)
 
-        def done(principal: Principal | None, context: grpc.aio.ServicerContext, started: float) -> None:
+        def done(principal: Principal | None, context: grpc.aio.ServicerContext, started: float,
+                 refusal: Refusal | None) -> None:
             self._streams.give(str(principal))
-            self._record(method, rpc, principal, context, time.perf_counter() - started, None, None)
+            self._record(method, rpc, principal, context, time.perf_counter() - started, refusal, None)
 
         if inspect.isasyncgenfunction(behavior):
             async def streamed(given: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
                 principal, started = await admit(context)
+                refusal = None
                 try:
                     async with asyncio.timeout(self._limits.stream_max_seconds):
                         async for item in behavior(requests(given, context), context):
@@ -199,20 +201,27 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                             rpc.sent()
                 except TimeoutError:
                     return
+                except Refusal as refused:  # a malformed request message
+                    refusal = refused
+                    await context.abort_with_status(to_status(refused))
                 finally:
-                    done(principal, context, started)
+                    done(principal, context, started, refusal)
 
             return streamed
 
         async def written(given: Any, context: grpc.aio.ServicerContext) -> Any:
             principal, started = await admit(context)
+            refusal = None
             try:
                 async with asyncio.timeout(self._limits.stream_max_seconds):
                     return await behavior(requests(given, context), _Counting(context, rpc))
             except TimeoutError:
                 return None
+            except Refusal as refused:  # a malformed request message
+                refusal = refused
+                await context.abort_with_status(to_status(refused))
             finally:
-                done(principal, context, started)
+                done(principal, context, started, refusal)
 
         return written
 

@@ -146,3 +146,21 @@ def test_a_refused_handshake_is_one_json_line_with_the_peer_and_the_reason(gatew
                          for line in lines)
     not_json = [line for line in gateway.log().splitlines() if line.strip() and not line.startswith("{")]
     assert not_json == [], "gRPC core's own lines must not reach the JSON log as they are"
+
+
+@pytest.mark.parametrize("path, kind", [("/grpc.health.v1.Health/Check", "unary"),
+                                        ("/grpc.health.v1.Health/Watch", "server_stream"),
+                                        ("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "bidi")])
+def test_bytes_that_are_not_protobuf_get_invalid_argument_on_every_kind_of_method(gateway, path, kind):
+    bad = b"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"  # a varint longer than ten bytes
+    channel = gateway.channel("region-320300")
+    before = len(gateway.log())
+    with pytest.raises(grpc.RpcError) as err:
+        if kind == "unary":
+            channel.unary_unary(path)(bad, timeout=T)
+        elif kind == "server_stream":
+            list(channel.unary_stream(path)(bad, timeout=T))
+        else:
+            list(channel.stream_stream(path)(iter([bad]), timeout=T))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value.details()
+    assert '"level": "error"' not in gateway.log()[before:]
