@@ -9,6 +9,7 @@ of what changed before and after.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -250,7 +251,7 @@ def _apply(uow: UnitOfWork, control: Control, request: ChangeRequest, action: st
         province = change.policy.province
         published = uow.control.add_policy(change.policy, now, operator)
         target = f"provincePolicies/{province}/versions/{published.version}"
-        before[target], after[target] = None, policy_to_json(published)
+        before[target], after[target] = None, json.loads(policy_to_json(published))
     uow.control.append_audit(now, operator, action, request.name, reason, before,
                              {**after, "summary": summary(change)})
 
