@@ -249,3 +249,21 @@ def test_connections_beyond_the_cap_are_closed_and_a_closed_one_makes_room(own_g
     # The third channel reconnects on its own backoff (~1 s); once the server has seen the close, it gets in.
     assert poll(lambda: echo(gw, A, third), retry_on=(grpc.StatusCode.UNAVAILABLE,)).principal == "region/320300"
     assert echo(gw, A, second).principal == "region/320300"
+
+
+def test_a_connection_that_does_not_finish_its_tls_handshake_is_closed(own_gateway):
+    """gRPC's default would keep it for 120 s; the gateway gives a handshake 5 s (HANDSHAKE_TIMEOUT_MS)."""
+    import socket
+
+    from gateway.server import HANDSHAKE_TIMEOUT_MS
+
+    gw = own_gateway()
+    host, port = gw.address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as idle:
+        idle.settimeout(HANDSHAKE_TIMEOUT_MS / 1000 * 6)
+        started = time.monotonic()
+        try:
+            closed = idle.recv(1) == b""  # sends nothing: the server must hang up
+        except ConnectionResetError:
+            closed = True
+        assert closed and time.monotonic() - started < HANDSHAKE_TIMEOUT_MS / 1000 * 4
