@@ -11,6 +11,7 @@ import asyncio
 import os
 import sys
 from dataclasses import fields
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -223,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     _setting(prune, "database_url")
     _setting(prune, "request_retention_days", "--retention-days", "--request-retention-days")
 
+    _local_commands(command("local", "a province's own files: import members and bindings, export settlements",
+                            "A province's own files, in its adapter's local format (one JSON payload a line, "
+                            "as the LocalExchange service reads and writes them): 'local import' files existing "
+                            "member facts (1101) and bindings (9101) all or nothing; 'local export' writes the "
+                            "region's settlements (2207 answers)."))
+
     _certs_commands(command("certs", "development PKI: init, issue, renew (see 'copay-gateway certs --help')",
                             "The development PKI: a CA, the server's certificate, client certificates for "
                             "regions and operators, and the ID hash key."))
@@ -249,6 +256,8 @@ def main(argv: list[str] | None = None) -> int | None:
         return _certs(args, Path(settings.certs_dir))
     elif args.command == "migrate" and (args.status or args.sql):
         return _migrate_report(settings.database_url, args.sql)
+    elif args.command == "local":
+        return _local(args, settings)
     from gateway.store.db import make_engine
     from gateway.store.migrate import upgrade
     engine = make_engine(settings.database_url)
@@ -267,6 +276,98 @@ def main(argv: list[str] | None = None) -> int | None:
     finally:
         engine.dispose()
     return 0
+
+
+def _local_commands(local: argparse.ArgumentParser) -> None:
+    actions = local.add_subparsers(dest="action", required=True, metavar="ACTION")
+    load = actions.add_parser("import", help="file a region's member facts and bindings from a file, all or nothing",
+                              description="File a region's existing member facts (1101) and bindings (9101) "
+                                          "from FILE: one local payload a line (JSON lines), a JSON array of "
+                                          "payloads, or a single payload; '-' reads standard input. "
+                                          "Every row is checked; if any cannot be read or is refused, each such "
+                                          "row is reported with its line and nothing is imported (exit 1).")
+    load.add_argument("file", metavar="FILE", help="the payloads ('-': standard input)")
+    load.add_argument("--dry-run", action="store_true", help="check every row and report, but import nothing")
+    save = actions.add_parser("export", help="write a region's settlements as its adapter's 2207 answers",
+                              description="Write the settlements REGION settled (as the treatment region), "
+                                          "oldest first, one local 2207 answer a line, as that region sees them.")
+    save.add_argument("--since", metavar="TIME", help="only settlements from this RFC 3339 time on")
+    save.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    for parser in (load, save):
+        parser.add_argument("--region", required=True, metavar="ADMDVS",
+                            help="the region (six-digit admdvs) whose file it is; its province's adapter reads it")
+        _setting(parser, "database_url")
+        _setting(parser, "certs_dir")
+        _setting(parser, "id_hash_key_file")
+
+
+def _local(args: argparse.Namespace, settings: Settings) -> int:
+    """``local import`` / ``local export``: the province's own files, through its adapter."""
+    from adapters.provinces import codec_of
+    from gateway import local_files, policies
+    from gateway.domain.identity import IdHasher
+    from gateway.domain.regions import admdvs_problem
+    from gateway.domain.rollout import region_refusal
+    from gateway.store import unit_of_work
+    from gateway.store.db import make_engine
+    from gateway.store.migrate import upgrade
+
+    codec = codec_of(args.region) if admdvs_problem(args.region) is None else None
+    if codec is None:
+        print(f"copay-gateway local: {args.region!r} is not a region (six digits) of a province with an adapter.",
+              file=sys.stderr)
+        return 2
+    since = None
+    if args.action == "export" and args.since:
+        try:
+            since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+        except ValueError:
+            since = None
+        if since is None or since.tzinfo is None:
+            print(f"copay-gateway local: --since {args.since!r} is not an RFC 3339 time with an offset "
+                  "(e.g. 2026-11-01T00:00:00+08:00).", file=sys.stderr)
+            return 2
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with unit_of_work.SqlUnitOfWork(engine) as uow:
+            if (refusal := region_refusal(uow.control.current(fresh=True), args.region)) is not None:
+                print(f"copay-gateway local: {refusal.message} ({refusal.reason}).", file=sys.stderr)
+                return 2
+            if args.action == "export":
+                out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+                try:
+                    count = 0
+                    for line in local_files.export_lines(uow, codec, args.region, since):
+                        out.write(line + "\n")
+                        count += 1
+                finally:
+                    if args.out:
+                        out.close()
+                print(f"exported {count} settlements of {args.region}", file=sys.stderr)
+                return 0
+            try:
+                text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                print(f"copay-gateway local: cannot read {args.file}: {getattr(error, 'strerror', None) or error}.",
+                      file=sys.stderr)
+                return 2
+            report = local_files.import_rows(uow, codec, args.region, local_files.rows_of(text),
+                                             IdHasher(settings.id_hash_key()), policies.load())
+            for where, why in report.rejected:
+                print(f"{where}: {why}", file=sys.stderr)
+            if not report.imported:
+                print(f"imported nothing: {len(report.rejected)} of {report.rows} rows refused", file=sys.stderr)
+                return 1
+            if args.dry_run:
+                print(f"dry run: all {report.rows} rows would import ({report.members} members, "
+                      f"{report.bindings} bindings); imported nothing")
+                return 0
+            uow.commit()
+            print(f"imported {report.rows} rows: {report.members} members, {report.bindings} bindings")
+            return 0
+    finally:
+        engine.dispose()
 
 
 def _migrate_report(url: str, sql: bool) -> int:

@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from gateway import policies
 from gateway._proto.copay.v1 import (accounts_pb2, accounts_pb2_grpc, admin_pb2, admin_pb2_grpc, bindings_pb2,
-                                     bindings_pb2_grpc,
+                                     bindings_pb2_grpc, exchange_pb2, exchange_pb2_grpc,
                                      diagnostics_pb2, diagnostics_pb2_grpc, members_pb2, members_pb2_grpc,
                                      policies_pb2, policies_pb2_grpc, settlements_pb2, settlements_pb2_grpc)
 from gateway.api.accounts import AccountsServicer
@@ -26,6 +26,7 @@ from gateway.api.admin import AdminServicer
 from gateway.api.admission import Admission
 from gateway.api.bindings import BindingsServicer
 from gateway.api.diagnostics import DiagnosticsServicer
+from gateway.api.exchange import LocalExchangeServicer
 from gateway.api.interceptor import CallInterceptor, Limits
 from gateway.api.members import MembersServicer
 from gateway.api.policies import PoliciesServicer
@@ -48,7 +49,7 @@ from gateway.store.writer_process import WriterProcess
 
 log = logging.getLogger("copay.server")
 SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, policies_pb2, accounts_pb2,
-                                                 settlements_pb2, diagnostics_pb2, admin_pb2)
+                                                 settlements_pb2, diagnostics_pb2, admin_pb2, exchange_pb2)
                  for service in module.DESCRIPTOR.services_by_name.values())
 
 
@@ -117,13 +118,17 @@ async def serve(settings: Settings) -> int:
                     settings.stream_max_seconds)
     server = grpc.aio.server(interceptors=[CallInterceptor(metrics, limits, admission)],
                              options=channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
-    members_pb2_grpc.add_MembersServiceServicer_to_server(MembersServicer(db, hasher), server)
-    bindings_pb2_grpc.add_BindingsServiceServicer_to_server(BindingsServicer(db, hasher, in_force), server)
+    members, accounts = MembersServicer(db, hasher), AccountsServicer(db)
+    bindings = BindingsServicer(db, hasher, in_force)
+    settlements = SettlementsServicer(db, hasher, in_force, metrics)
+    members_pb2_grpc.add_MembersServiceServicer_to_server(members, server)
+    bindings_pb2_grpc.add_BindingsServiceServicer_to_server(bindings, server)
     policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(db, in_force), server)
-    accounts_pb2_grpc.add_AccountsServiceServicer_to_server(AccountsServicer(db), server)
-    settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(SettlementsServicer(db, hasher, in_force, metrics),
-                                                                  server)
+    accounts_pb2_grpc.add_AccountsServiceServicer_to_server(accounts, server)
+    settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(settlements, server)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(db, in_force), server)
+    exchange_pb2_grpc.add_LocalExchangeServiceServicer_to_server(
+        LocalExchangeServicer(members, bindings, settlements, accounts), server)
     diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -17,6 +17,7 @@ from gateway.domain.bindings import REVOCATION_CAUSES, Binding, Party, Person
 from gateway.domain.errors import Violations
 from gateway.domain.identity import IdHasher, id_number_problem
 from gateway.domain.policies import Policy
+from gateway.domain.relationships import Relationship
 from gateway.domain.regions import Scoped, admdvs_problem
 from gateway.security.principal import Kind, Principal
 from gateway.service import bindings as service
@@ -43,6 +44,33 @@ def parse_party(name: str, problems: Violations, field: str) -> Party:
     return Party(region, psn_no)
 
 
+def binding_filing(request: pb.CreateBindingRequest, hasher: IdHasher,
+                   problems: Violations) -> tuple[Party, Party | Person, Relationship]:
+    """The grantor, the beneficiary (a member, or a person by ID hash) and the relationship of a filing;
+    violations go to ``problems`` (the values are then not to be used)."""
+    grantor = parse_party(request.grantor, problems, "grantor")
+    which = request.WhichOneof("beneficiary_is")
+    beneficiary: Party | Person = Party("", "")
+    if which == "beneficiary":
+        beneficiary = parse_party(request.beneficiary, problems, "beneficiary")
+    elif which == "beneficiary_person":
+        person = request.beneficiary_person
+        if (why := admdvs_problem(person.insuring_region)) is not None:
+            problems.add("beneficiary_person.insuring_region", why)
+        if (why := id_number_problem(person.id_number)) is not None:
+            problems.add("beneficiary_person.id_number", why)
+        else:
+            beneficiary = Person(hasher(person.id_number), person.insuring_region)
+    else:
+        problems.add("beneficiary", "name the beneficiary by member name, or set beneficiary_person")
+    relationship = RELATIONSHIPS.domain(request.relationship)
+    if relationship is None:
+        problems.add("relationship", "must be one of " + ", ".join(RELATIONSHIPS.names))
+    if request.binding_id and not CHOSEN_ID.fullmatch(request.binding_id):
+        problems.add("binding_id", "1 to 63 of a-z, 0-9 and '-', starting with a letter")
+    return grantor, beneficiary, relationship  # type: ignore[return-value]
+
+
 class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
     def __init__(self, db: Runner, hasher: IdHasher, policies: dict[str, Policy]) -> None:
         self._db = db
@@ -53,20 +81,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
     async def CreateBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         problems = Violations()
         check_request_id(request.request_id, problems)
-        grantor = parse_party(request.grantor, problems, "grantor")
-        which = request.WhichOneof("beneficiary_is")
-        beneficiary: Party | Person | None = None
-        if which == "beneficiary":
-            beneficiary = parse_party(request.beneficiary, problems, "beneficiary")
-        elif which == "beneficiary_person":
-            beneficiary = self._person(request.beneficiary_person, problems, "beneficiary_person")
-        else:
-            problems.add("beneficiary", "name the beneficiary by member name, or set beneficiary_person")
-        relationship = RELATIONSHIPS.domain(request.relationship)
-        if relationship is None:
-            problems.add("relationship", "must be one of " + ", ".join(RELATIONSHIPS.names))
-        if request.binding_id and not CHOSEN_ID.fullmatch(request.binding_id):
-            problems.add("binding_id", "1 to 63 of a-z, 0-9 and '-', starting with a letter")
+        grantor, beneficiary, relationship = binding_filing(request, self._hash, problems)
         problems.raise_if_any()
         require_own_region(caller, grantor.region)
         key = request_key(caller, "CreateBinding", request)
@@ -123,14 +138,6 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
                                     after, size)
         token = encode_token(scope, str(rows[-1].filed)) if more else ""
         return pb.ListBindingsResponse(bindings=[binding_message(b) for b in rows], next_page_token=token)
-
-    def _person(self, person: pb.PersonRef, problems: Violations, at: str) -> Person | None:
-        if (why := admdvs_problem(person.insuring_region)) is not None:
-            problems.add(f"{at}.insuring_region", why)
-        if (why := id_number_problem(person.id_number)) is not None:
-            problems.add(f"{at}.id_number", why)
-            return None
-        return Person(self._hash(person.id_number), person.insuring_region)
 
     @staticmethod
     def _check_change(request, problems: Violations | None = None) -> Scoped:  # type: ignore[no-untyped-def]

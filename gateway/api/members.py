@@ -30,6 +30,19 @@ def render(stored: list[Member]) -> bytes:
     return pb.BatchUpsertMembersResponse(members=[member_message(m) for m in stored]).SerializeToString()
 
 
+def member_reports(request: pb.BatchUpsertMembersRequest, hasher: IdHasher,
+                   problems: Violations) -> tuple[str, list[MemberReport]]:
+    """The region and its validated reports (ID numbers hashed); violations go to ``problems``."""
+    region = parse_region(request.parent, problems)
+    raw = [RawRecord(r.psn_no, r.id_number, r.insuring_region, INSURANCE_TYPES.domain(r.insurance_type),
+                     ENROLMENT_STATUSES.domain(r.enrolment_status)) for r in request.members]
+    validate_records(raw, problems)
+    if problems.items:
+        return region, []
+    return region, [MemberReport(r.psn_no, hasher(r.id_number), r.insuring_region, r.insurance_type, r.status)
+                    for r in raw]  # type: ignore[arg-type]
+
+
 class MembersServicer(members_pb2_grpc.MembersServiceServicer):
     def __init__(self, db: Runner, hasher: IdHasher) -> None:
         self._db = db
@@ -38,15 +51,10 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
     @rpc(Kind.REGION)
     async def BatchUpsertMembers(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         problems = Violations()
-        region = parse_region(request.parent, problems)
         check_request_id(request.request_id, problems)
-        raw = [RawRecord(r.psn_no, r.id_number, r.insuring_region, INSURANCE_TYPES.domain(r.insurance_type),
-                         ENROLMENT_STATUSES.domain(r.enrolment_status)) for r in request.members]
-        validate_records(raw, problems)
+        region, reports = member_reports(request, self._hash, problems)
         problems.raise_if_any()
         require_own_region(caller, region)
-        reports = [MemberReport(r.psn_no, self._hash(r.id_number), r.insuring_region, r.insurance_type, r.status)
-                   for r in raw]  # type: ignore[arg-type]
         key = request_key(caller, "BatchUpsertMembers", request)
         answer = await self._db(service.upsert_members, region, reports, key, render)
         return pb.BatchUpsertMembersResponse.FromString(answer)

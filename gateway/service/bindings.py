@@ -48,30 +48,32 @@ def create(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: 
            render: Render, at: datetime | None = None) -> bytes:
     """``beneficiary`` is a member name, or a person by ID hash in the region the caller names;
     ``binding_id`` is the caller's choice (AIP-133) in its own namespace, or empty for a generated one."""
+    return run_once(uow_factory, key, lambda uow: file_binding(uow, policies, caller, grantor, beneficiary,
+                                                                relationship, binding_id, at or _now()), render)
 
-    def work(uow: UnitOfWork) -> Binding:
-        if binding_id and uow.bindings.get(caller, binding_id) is not None:
-            raise refuse("BINDING_ID_TAKEN", f"regions/{caller}/bindings/{binding_id} already exists", None,
-                         Category.ALREADY_EXISTS, binding=f"regions/{caller}/bindings/{binding_id}")
-        giver = _member(uow, grantor, "grantor", "R1")
-        if isinstance(beneficiary, Party):
-            receiver = uow.members.get(beneficiary.region, beneficiary.psn_no)
-        else:
-            receiver = uow.members.in_region_by_hash(beneficiary.region, beneficiary.id_hash)
-        now = at or _now()
-        control = uow.control.current()
-        policy = _policy(policies, control, giver.region, now)
-        status = decide(giver, beneficiary.region, receiver, relationship, policy, control, now)
-        assert receiver is not None  # decide refuses an unknown beneficiary
-        grantor_party, beneficiary_party = Party(giver.region, giver.psn_no), Party(receiver.region, receiver.psn_no)
-        if (existing := uow.bindings.live_between(grantor_party, beneficiary_party)) is not None:
-            raise refuse("BINDING_EXISTS", "a live binding between these members already exists", "R9",
-                         Category.ALREADY_EXISTS, binding=existing.name, status=existing.status.value)
-        binding = Binding(binding_id or ordered_id(), grantor_party, beneficiary_party, relationship, status,
-                          policy.ref, (Transition(status, now, f"region/{caller}", Cause.FILED),))
-        return uow.bindings.add(binding)
 
-    return run_once(uow_factory, key, work, render)
+def file_binding(uow: UnitOfWork, policies: dict[str, Policy], caller: str, grantor: Party,
+                 beneficiary: Party | Person, relationship: Relationship, binding_id: str, now: datetime) -> Binding:
+    """Files a binding inside ``uow`` (``create`` with its exactly-once record; a bulk import without)."""
+    if binding_id and uow.bindings.get(caller, binding_id) is not None:
+        raise refuse("BINDING_ID_TAKEN", f"regions/{caller}/bindings/{binding_id} already exists", None,
+                     Category.ALREADY_EXISTS, binding=f"regions/{caller}/bindings/{binding_id}")
+    giver = _member(uow, grantor, "grantor", "R1")
+    if isinstance(beneficiary, Party):
+        receiver = uow.members.get(beneficiary.region, beneficiary.psn_no)
+    else:
+        receiver = uow.members.in_region_by_hash(beneficiary.region, beneficiary.id_hash)
+    control = uow.control.current()
+    policy = _policy(policies, control, giver.region, now)
+    status = decide(giver, beneficiary.region, receiver, relationship, policy, control, now)
+    assert receiver is not None  # decide refuses an unknown beneficiary
+    grantor_party, beneficiary_party = Party(giver.region, giver.psn_no), Party(receiver.region, receiver.psn_no)
+    if (existing := uow.bindings.live_between(grantor_party, beneficiary_party)) is not None:
+        raise refuse("BINDING_EXISTS", "a live binding between these members already exists", "R9",
+                     Category.ALREADY_EXISTS, binding=existing.name, status=existing.status.value)
+    binding = Binding(binding_id or ordered_id(), grantor_party, beneficiary_party, relationship, status,
+                      policy.ref, (Transition(status, now, f"region/{caller}", Cause.FILED),))
+    return uow.bindings.add(binding)
 
 
 def _change(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped, key: RequestKey, render: Render,

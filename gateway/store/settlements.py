@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import Connection, Row, and_, bindparam, exists, func, select
 
@@ -78,6 +78,19 @@ class SqlSettlements:
         if after is not None:
             query = query.where(settlements.c.seq > after)
         return self._load(self._conn.execute(query.order_by(settlements.c.seq).limit(limit)).all())
+
+    def settled_by(self, region: str, since: datetime | None, chunk: int = 500) -> Iterator[Settlement]:
+        """The settlements ``region`` settled, from ``since`` on, oldest first, a chunk at a time."""
+        after = 0
+        while True:
+            query = select(settlements).where(settlements.c.treatment_region == region, settlements.c.seq > after)
+            if since is not None:
+                query = query.where(settlements.c.created_at >= since)
+            found = self._load(self._conn.execute(query.order_by(settlements.c.seq).limit(chunk)).all())
+            yield from found
+            if len(found) < chunk:
+                return
+            after = found[-1].filed
 
     def refund(self, settlement: Settlement, refund: RefundRecord, plan: list[tuple[PaidLine, int]]) -> None:
         """Records a refund; each line's refunded amount only grows within what it paid."""

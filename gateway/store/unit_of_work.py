@@ -72,6 +72,10 @@ class SqlUnitOfWork:
         self._tx.commit()
         self._committed()
 
+    def savepoint(self):  # type: ignore[no-untyped-def]
+        """A context in which a failure rolls back only what was done in it (a bulk import's row)."""
+        return self._conn.begin_nested()
+
     def _committed(self) -> None:
         if self.control.changed:  # this process sees its own change at once; the others within a second
             CACHE.forget()
