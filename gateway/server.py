@@ -118,7 +118,7 @@ async def serve(settings: Settings) -> int:
                     settings.stream_max_seconds)
     server = grpc.aio.server(interceptors=[CallInterceptor(metrics, limits, admission)],
                              options=channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
-    members, accounts = MembersServicer(db, hasher), AccountsServicer(db)
+    members, accounts = MembersServicer(db, hasher), AccountsServicer(db, hasher)
     bindings = BindingsServicer(db, hasher, in_force)
     settlements = SettlementsServicer(db, hasher, in_force, metrics)
     members_pb2_grpc.add_MembersServiceServicer_to_server(members, server)
@@ -126,7 +126,7 @@ async def serve(settings: Settings) -> int:
     policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(db, in_force), server)
     accounts_pb2_grpc.add_AccountsServiceServicer_to_server(accounts, server)
     settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(settlements, server)
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(db, in_force), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(db, hasher, in_force), server)
     exchange_pb2_grpc.add_LocalExchangeServiceServicer_to_server(
         LocalExchangeServicer(members, bindings, settlements, accounts), server)
     diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), server)

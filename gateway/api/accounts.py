@@ -10,6 +10,7 @@ from gateway.api.bindings import parse_party
 from gateway.api.idempotency import request_key
 from gateway.api.runner import Runner
 from gateway.api.names import check_request_id, member_name, require_own_region
+from gateway.domain.identity import IdHasher
 from gateway.domain.errors import Violations
 from gateway.domain.ledger import MAX_FEN
 from gateway.security.principal import Kind, Principal
@@ -28,8 +29,9 @@ def render(account: service.Account) -> bytes:
 
 
 class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
-    def __init__(self, db: Runner) -> None:
+    def __init__(self, db: Runner, hasher: IdHasher) -> None:
         self._db = db
+        self._hash = hasher
 
     def _check(self, request, caller: Principal, allow_zero: bool):  # type: ignore[no-untyped-def]
         problems = Violations()
@@ -45,14 +47,14 @@ class AccountsServicer(accounts_pb2_grpc.AccountsServiceServicer):
     @rpc(Kind.REGION)
     async def FundAccount(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         grantor = self._check(request, caller, allow_zero=False)
-        key = request_key(caller, "FundAccount", request)
+        key = request_key(caller, "FundAccount", request, self._hash)
         answer = await self._db(service.fund, grantor, request.amount_fen, key, render)
         return pb.Account.FromString(answer)
 
     @rpc(Kind.REGION)
     async def ReleaseAccount(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         grantor = self._check(request, caller, allow_zero=True)
-        key = request_key(caller, "ReleaseAccount", request)
+        key = request_key(caller, "ReleaseAccount", request, self._hash)
         answer = await self._db(service.release, grantor, request.amount_fen, key, render)
         return pb.Account.FromString(answer)
 

@@ -17,6 +17,7 @@ from gateway.api.policies import policy_message
 from gateway.api.runner import Runner
 from gateway.api.times import parse_time, timestamp
 from gateway.api.vocabulary import CHANGE_STATES, GEOGRAPHIES, GRANTOR_ORDERS, RELATIONSHIPS, ROLLOUT_STATES, USES
+from gateway.domain.identity import IdHasher
 from gateway.domain import audit
 from gateway.domain.changes import (Change, ChangeRequest, Directions, KillSwitchChange, PairClosing,
                                     PairLimitsChange, PairOpening, PolicyPublication, RegionStateChange, summary)
@@ -230,13 +231,14 @@ def _certificate(request: pb.RevokeCertificateRequest,
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
-    def __init__(self, db: Runner, policies: dict[str, Policy]) -> None:
+    def __init__(self, db: Runner, hasher: IdHasher, policies: dict[str, Policy]) -> None:
         self._db = db
+        self._hash = hasher
         self._policies = policies
 
     async def _change(self, request: Any, caller: Principal, method: str, change: Change, problems: Violations):
         problems.raise_if_any()
-        key = request_key(caller, method, request)
+        key = request_key(caller, method, request, self._hash)
         return pb.ChangeRequest.FromString(await self._db(service.request_change, str(caller), change,
                                                           request.reason, key, render_change))
 
@@ -258,7 +260,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         if not 1 <= len(request.display_name) <= 64 or not request.display_name.isprintable():
             problems.add("display_name", "required: 1 to 64 printable characters")
         problems.raise_if_any()
-        key = request_key(caller, "CreateRegion", request)
+        key = request_key(caller, "CreateRegion", request, self._hash)
         region = Region(request.admdvs, request.display_name, RolloutState.DISABLED)
         return pb.Region.FromString(await self._db(service.create_region, str(caller), region, request.reason, key,
                                                    render_region))
@@ -355,7 +357,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         problems = self._checked(request)
         request_id = self._change_id(request.name, problems)
         problems.raise_if_any()
-        key = request_key(caller, method, request)
+        key = request_key(caller, method, request, self._hash)
         return pb.ChangeRequest.FromString(await self._db(decide, str(caller), request_id, request.reason, key,
                                                           render_change))
 
@@ -364,7 +366,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         problems = self._checked(request)
         serial, fingerprint, principal = _certificate(request, problems)
         problems.raise_if_any()
-        key = request_key(caller, "RevokeCertificate", request)
+        key = request_key(caller, "RevokeCertificate", request, self._hash)
         return pb.RevokedCertificate.FromString(await self._db(service.revoke, str(caller), serial, fingerprint,
                                                                principal, request.reason, key, render_revoked))
 

@@ -84,7 +84,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
         grantor, beneficiary, relationship = binding_filing(request, self._hash, problems)
         problems.raise_if_any()
         require_own_region(caller, grantor.region)
-        key = request_key(caller, "CreateBinding", request)
+        key = request_key(caller, "CreateBinding", request, self._hash)
         answer = await self._db(service.create, self._policies, caller.name, grantor, beneficiary, relationship,
                                 request.binding_id, key, render)
         return pb.Binding.FromString(answer)
@@ -92,14 +92,14 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
     @rpc(Kind.REGION)
     async def ConfirmBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         name = self._check_change(request)
-        key = request_key(caller, "ConfirmBinding", request)
+        key = request_key(caller, "ConfirmBinding", request, self._hash)
         answer = await self._db(service.confirm, self._policies, caller.name, name, key, render)
         return pb.Binding.FromString(answer)
 
     @rpc(Kind.REGION)
     async def ApproveBinding(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
         name = self._check_change(request)
-        key = request_key(caller, "ApproveBinding", request)
+        key = request_key(caller, "ApproveBinding", request, self._hash)
         answer = await self._db(service.approve, caller.name, name, key, render)
         return pb.Binding.FromString(answer)
 
@@ -111,7 +111,7 @@ class BindingsServicer(bindings_pb2_grpc.BindingsServiceServicer):
             problems.add("reason", "must be GRANTOR_REQUEST, BENEFICIARY_REQUEST, CONFIRMATION_DECLINED or "
                                    "REVIEW_REJECTED (as TRANSITION_CAUSE_...)")
         name = self._check_change(request, problems)
-        key = request_key(caller, "RevokeBinding", request)
+        key = request_key(caller, "RevokeBinding", request, self._hash)
         answer = await self._db(service.revoke, caller.name, name, cause, key, render)
         return pb.Binding.FromString(answer)
 

@@ -55,7 +55,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         region, reports = member_reports(request, self._hash, problems)
         problems.raise_if_any()
         require_own_region(caller, region)
-        key = request_key(caller, "BatchUpsertMembers", request)
+        key = request_key(caller, "BatchUpsertMembers", request, self._hash)
         answer = await self._db(service.upsert_members, region, reports, key, render)
         return pb.BatchUpsertMembersResponse.FromString(answer)
 

@@ -131,7 +131,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
         if request.settlement_id and not CHOSEN_ID.fullmatch(request.settlement_id):
             problems.add("settlement_id", "1 to 63 of a-z, 0-9 and '-', starting with a letter")
         problems.raise_if_any()
-        key = request_key(caller, "Settle", request)
+        key = request_key(caller, "Settle", request, self._hash)
         try:
             answer = await self._db(service.settle, self._policies, caller.name, claim,
                                     request.settlement_id, key, partial(render_for, caller.name))
@@ -154,7 +154,7 @@ class SettlementsServicer(settlements_pb2_grpc.SettlementsServiceServicer):
         if not 0 <= request.amount_fen <= MAX_FEN:
             problems.add("amount_fen", "must be 0 (all that is left) or a positive amount in fen")
         problems.raise_if_any()
-        key = request_key(caller, "ReverseSettlement", request)
+        key = request_key(caller, "ReverseSettlement", request, self._hash)
         answer = await self._db(service.reverse, caller.name, name, request.amount_fen, key,
                                 partial(render_for, caller.name))
         reversed_ = pb.Settlement.FromString(answer)

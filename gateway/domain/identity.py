@@ -44,5 +44,10 @@ class IdHasher:
         number = id_number.strip().upper()
         return hmac.digest(self._key, number.encode("ascii"), "sha256").hex()
 
+    def digest(self, data: bytes) -> str:
+        """A keyed digest of other data that may hold ID numbers (a request's fingerprint): without the key
+        it cannot be matched against guessed contents."""
+        return hmac.digest(self._key, b"copay-gateway digest\0" + data, "sha256").hex()
+
     def __repr__(self) -> str:
         return "IdHasher(<key hidden>)"

@@ -41,6 +41,7 @@ class RequestKey:
     caller: str
     request_id: str
     fingerprint: str
+    unkeyed: str = ""  # the fingerprint as versions before keyed digests stored it; matched on replay only
 
 
 def run_once(uow_factory: UnitOfWorkFactory, key: RequestKey, work: Callable[[UnitOfWork], T],
@@ -90,7 +91,7 @@ def in_transaction(uow_factory: UnitOfWorkFactory, work: Callable[[UnitOfWork], 
 
 
 def _replay(prior: PriorAnswer, key: RequestKey) -> bytes:
-    if prior.fingerprint != key.fingerprint:
+    if prior.fingerprint not in (key.fingerprint, key.unkeyed or key.fingerprint):
         raise Refusal(Category.INVALID_ARGUMENT, "REQUEST_ID_REUSED",
                       f"request_id {key.request_id} was already used for a different request",
                       metadata={"request_id": key.request_id},
