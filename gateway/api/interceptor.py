@@ -13,7 +13,8 @@
   after ``stream_max_seconds``, so that open streams can never take the slots
   that calls need (gRPC's own limit, ``maximum_concurrent_rpcs``, counts both);
 * a Refusal becomes an AIP-193 status; a database that cannot take the call
-  now (StoreUnavailable) answers UNAVAILABLE; any other error becomes INTERNAL,
+  now (StoreUnavailable) answers UNAVAILABLE, one whose concurrent transactions kept winning
+  past the retries (Conflict) ABORTED; any other error becomes INTERNAL,
   logged with its traceback, its text never sent to the caller;
 * one JSON log line and one metrics observation per call (gateway.observability.metrics:
   the grpc_server_* names, with the status code's name; a cancelled call is CANCELLED, or
@@ -41,7 +42,7 @@ from gateway.api.errors import to_status
 from gateway.domain.errors import Category, FieldViolation, Refusal
 from gateway.observability.metrics import Metrics, RpcMetrics
 from gateway.security.principal import Principal
-from gateway.service.ports import StoreUnavailable
+from gateway.service.ports import Conflict, StoreUnavailable
 
 log = logging.getLogger("copay.rpc")
 OPEN_TO_ANYONE = "/grpc.health.v1.Health/Check"
@@ -144,6 +145,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort_with_status(to_status(refused))
             except grpc.aio.AbortError:
                 raise
+            except Conflict:
+                log.warning("concurrent changes kept winning", extra={"fields": {"method": method}})
+                await context.abort(grpc.StatusCode.ABORTED, "concurrent changes to the same records kept winning; "
+                                    "nothing of this call was kept: retry with the same request_id")
             except StoreUnavailable as unavailable:
                 log.warning("database unavailable", extra={"fields": {"method": method, "why": str(unavailable)}})
                 await context.abort(grpc.StatusCode.UNAVAILABLE, str(unavailable))

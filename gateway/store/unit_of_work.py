@@ -95,8 +95,18 @@ class SqlUnitOfWork:
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
         self._end()
-        if isinstance(exc, IntegrityError) or _is_lock_conflict(exc):
+        if _is_race(exc) or _is_lock_conflict(exc):
             raise Conflict(str(exc.orig) if hasattr(exc, "orig") else str(exc)) from exc
+
+
+def _is_race(exc: BaseException | None) -> bool:
+    """A unique key or a CHECK (a balance) that a concurrent transaction got to first: retrying reads the
+    new state. Any other integrity error (NOT NULL, a foreign key) is a defect, not a race."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in ("23505", "23514") or str(exc.orig).startswith(("UNIQUE constraint failed",
+                                                                     "CHECK constraint failed"))
 
 
 def _is_lock_conflict(exc: BaseException | None) -> bool:

@@ -146,3 +146,20 @@ def test_the_declared_schema_and_the_migrations_both_hold_the_non_negative_check
     with engine.connect() as conn:
         migrated = {c["sqltext"] for c in inspect(conn).get_check_constraints("share_accounts")}
     assert declared == migrated == {"balance >= 0"}
+
+
+def test_only_a_race_ends_a_unit_of_work_as_a_conflict_a_defect_stays_an_error(engine):
+    """A unique key that a concurrent transaction got to first, or a CHECK (a balance), is a Conflict (the
+    caller retries and reads the new state); a NOT NULL violation is a defect, raised as it is (INTERNAL)."""
+    from gateway.store.tables import request_log
+    row = {"caller": "region/420100", "request_id": "r1", "fingerprint": "f" * 64, "response": b"", "refused": False,
+           "created_at": NOW}
+    with SqlUnitOfWork(engine) as uow:
+        uow._conn.execute(request_log.insert().values(row))
+        uow.commit()
+    with pytest.raises(Conflict):
+        with SqlUnitOfWork(engine) as uow:
+            uow._conn.execute(request_log.insert().values(row))
+    with pytest.raises(IntegrityError):
+        with SqlUnitOfWork(engine) as uow:
+            uow._conn.execute(request_log.insert().values({**row, "request_id": "r2", "fingerprint": None}))
