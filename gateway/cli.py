@@ -279,7 +279,8 @@ def main(argv: list[str] | None = None) -> int | None:
 
 
 def _local_commands(local: argparse.ArgumentParser) -> None:
-    actions = local.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = local.add_subparsers(dest="action", required=True, metavar="{import,export}",
+                                  help="import: members and bindings from a file; export: settlements")
     load = actions.add_parser("import", help="file a region's member facts and bindings from a file, all or nothing",
                               description="File a region's existing member facts (1101) and bindings (9101) "
                                           "from FILE: one local payload a line (JSON lines), a JSON array of "

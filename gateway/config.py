@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import inspect
 import os
+import re
 import textwrap
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -116,7 +117,7 @@ CHECKS: dict[str, Callable] = {
     "max_concurrent_rpcs": _positive, "max_calls_per_principal": _positive, "max_streams": _positive,
     "max_streams_per_principal": _positive, "stream_max_seconds": _positive, "max_connections": _positive,
     "max_message_bytes": _positive, "db_pool_size": _positive, "request_retention_days": lambda days: None
-    if days >= 1 else "must be at least 1 (a day): a retry within it must find its first answer",
+    if 1 <= days <= 3650 else "must be from 1 (a day: a retry within it must find its first answer) to 3650",
     "shutdown_grace_seconds": lambda s: None if s >= 0 else "must not be negative",
     "sqlite_synchronous": _one_of("FULL", "NORMAL", "EXTRA"),
     "log_level": _one_of("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -145,13 +146,19 @@ def documentation() -> dict[str, str]:
             and isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)}
 
 
+# Numbers as an operator writes them, ASCII only: not "1_000", " 5 ", "1e3", "inf" or other scripts' digits.
+_NUMBER = {int: re.compile(r"-?[0-9]{1,12}"), float: re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,9})?")}
+_LARGEST = {int: 2**31 - 1, float: 10.0**7}  # gRPC takes C ints; ten million seconds is over 115 days
+
+
 def _checked(name: str, value: object) -> object:
     kind = type(getattr(Settings, name))
-    try:
-        typed = kind(value) if not isinstance(value, kind) else value
-    except ValueError:
-        what = {int: "a whole number", float: "a number"}.get(kind, kind.__name__)
-        raise ConfigError(f"{variable(name)} must be {what}, not {value!r}") from None
+    what = {int: "a whole number", float: "a number"}.get(kind, kind.__name__)
+    if kind in _NUMBER and not isinstance(value, kind) and not _NUMBER[kind].fullmatch(str(value)):
+        raise ConfigError(f"{variable(name)} must be {what}, not {value!r}")
+    typed = kind(value) if not isinstance(value, kind) else value
+    if kind in _LARGEST and not -_LARGEST[kind] <= typed <= _LARGEST[kind]:  # NaN fails this too
+        raise ConfigError(f"{variable(name)} must be at most {_LARGEST[kind]:,.0f}, not {value!r}")
     if kind is str:
         typed = typed.upper() if name in ("sqlite_synchronous", "log_level") else typed
     why = CHECKS.get(name, lambda _: None)(typed)

@@ -137,6 +137,32 @@ def test_flags_override_the_environment_and_are_checked_as_it_is(monkeypatch):
         settings_for(["serve", "--max-streams", "many"])
 
 
+
+@pytest.mark.parametrize("variable, value, why", [
+    ("COPAY_MAX_STREAMS", "\u0663", "must be a whole number"),  # an Arabic-Indic three
+    ("COPAY_MAX_STREAMS", " 5 ", "must be a whole number"),
+    ("COPAY_MAX_STREAMS", "1_000", "must be a whole number"),
+    ("COPAY_MAX_STREAMS", "2147483648", "must be at most 2,147,483,647"),
+    ("COPAY_MAX_CONNECTIONS", "0", "must be greater than 0"),
+    ("COPAY_STREAM_MAX_SECONDS", "nan", "must be a number"),
+    ("COPAY_STREAM_MAX_SECONDS", "inf", "must be a number"),
+    ("COPAY_STREAM_MAX_SECONDS", "1e3", "must be a number"),
+    ("COPAY_STREAM_MAX_SECONDS", "99999999", "must be at most 10,000,000"),
+    ("COPAY_REQUEST_RETENTION_DAYS", "0.5", "must be from 1"),
+    ("COPAY_REQUEST_RETENTION_DAYS", "3651", "must be from 1"),
+])
+def test_a_number_is_plain_ascii_and_within_bounds(variable, value, why):
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({variable: value})
+    assert str(refused.value).startswith(f"{variable} {why}") and str(refused.value).endswith(f"not {value!r}")
+
+
+def test_plain_numbers_are_read():
+    chosen = Settings.from_env({"COPAY_MAX_STREAMS": "12", "COPAY_STREAM_MAX_SECONDS": "2.5",
+                                "COPAY_REQUEST_RETENTION_DAYS": "3650", "COPAY_SHUTDOWN_GRACE_SECONDS": "0"})
+    assert (chosen.max_streams, chosen.stream_max_seconds, chosen.request_retention_days,
+            chosen.shutdown_grace_seconds) == (12, 2.5, 3650.0, 0.0)
+
 # --- seed: the sample world goes only where nothing else is ------------------------------------------------
 
 @pytest.fixture
