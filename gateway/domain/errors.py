@@ -167,9 +167,6 @@ class Violations:
         else:
             self.more += 1
 
-    def __contains__(self, field_path: str) -> bool:
-        return any(v.field == field_path for v in self.items)
-
     def raise_if_any(self) -> None:
         if self.items:
             raise invalid(self.items, self.more)
