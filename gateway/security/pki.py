@@ -280,19 +280,22 @@ def _dev_leaves(ca: Issuer, foreign: Issuer) -> list[tuple[str, Issuer, _Leaf]]:
     ]
 
 
-def _current(folder: Path, stem: str, leaf: _Leaf) -> bool:
-    """Whether the leaf's files exist and (unless it is meant to be expired) it is not about to expire."""
+def _current(folder: Path, stem: str, issuer: Issuer, leaf: _Leaf) -> bool:
+    """Whether the leaf's files exist, belong together (a crash between writing the key and the certificate
+    leaves them apart), were issued by this CA (a CA made anew leaves the old leaves behind) and (unless it
+    is meant to be expired) it is not about to expire."""
     try:
         cert = x509.load_pem_x509_certificate((folder / f"{stem}.pem").read_bytes())
-    except (FileNotFoundError, ValueError):
+        key = _read_key(folder / f"{stem}-key.pem")
+    except (OSError, ValueError, PkiError):
         return False
-    return (folder / f"{stem}-key.pem").exists() and (
+    return key.public_key() == cert.public_key() and _issued_by(cert, issuer) and (
         leaf.expired or cert.not_valid_after_utc > datetime.now(timezone.utc) + RENEW_BEFORE)
 
 
 def _ensure(folder: Path, stem: str, issuer: Issuer, leaf: _Leaf, force: bool) -> bool:
     """Issues the leaf unless it is current; True if it did."""
-    if not force and _current(folder, stem, leaf):
+    if not force and _current(folder, stem, issuer, leaf):
         return False
     key = _new_key()
     _save(folder, stem, _signed(issuer, key.public_key(), leaf), key)

@@ -248,3 +248,20 @@ def test_renew_refuses_a_certificate_of_another_ca_or_naming_nobody(certs: Path,
 def test_the_ca_folder_may_not_lie_inside_the_certificates_folder(certs: Path, capsys):
     assert run(certs, "init", "--ca-dir", str(certs / "ca")) == 2
     assert "outside" in capsys.readouterr().err
+
+
+def test_init_reissues_leaves_that_a_new_ca_did_not_sign(certs: Path):
+    """The CA gone (its key and ca.pem), ``init`` makes a new one and issues every leaf anew: a leaf of the
+    old CA would not verify against the new ca.pem."""
+    (certs.parent / "ca" / "ca-key.pem").unlink()
+    (certs / "ca.pem").unlink()
+    assert run(certs, "init") == 0
+    for name in ["server", "region-320300", "operator-ops"]:
+        assert_chains_to_ca(cert(certs / f"{name}.pem"), certs)
+
+
+def test_init_reissues_a_leaf_whose_key_does_not_match_its_certificate(certs: Path):
+    """A crash between writing a leaf's new key and its certificate leaves them apart: init mends it."""
+    (certs / "region-320300-key.pem").write_bytes((certs / "region-320100-key.pem").read_bytes())
+    assert "region-320300" in init_dev_pki(certs).issued
+    assert key(certs / "region-320300-key.pem").public_key() == cert(certs / "region-320300.pem").public_key()
