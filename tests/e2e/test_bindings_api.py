@@ -100,6 +100,21 @@ def test_third_region_can_neither_read_nor_revoke(world):
         assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "REGION_NOT_PARTY")
 
 
+def test_a_name_in_another_collection_is_invalid_argument_not_looked_up(world):
+    """parse_scoped checks the collection: a settlements name given to GetBinding is malformed input
+    (field ``name``), even when a binding with that id exists in that region."""
+    grantor, _ = world.member("420100")
+    beneficiary, _ = world.member("420100")
+    binding = world.create(grantor, beneficiary, pb.RELATIONSHIP_FATHER, binding_id=world.next_id("collection"))
+    region, _, binding_id = binding.name.split("/")[1:]
+    stub = world.bindings("420100")
+    assert stub.GetBinding(pb.GetBindingRequest(name=binding.name), timeout=T) == binding
+    for wrong in (f"regions/{region}/settlements/{binding_id}", "regions/420100/settlements/x"):
+        code, reason, _, violations = refused(stub.GetBinding, pb.GetBindingRequest(name=wrong))
+        assert (code, reason, violations) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST", [
+            ("name", "must look like regions/{admdvs}/bindings/{id}")]), wrong
+
+
 def test_list_paginates_in_filing_order_and_filters_by_status(world):
     grantor, _ = world.member("450100")
     relatives = [pb.RELATIONSHIP_FATHER, pb.RELATIONSHIP_MOTHER, pb.RELATIONSHIP_SON, pb.RELATIONSHIP_DAUGHTER,

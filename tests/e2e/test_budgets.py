@@ -6,6 +6,7 @@ capped. Every wait is a poll with a deadline, never a sleep that decides the out
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from datetime import date
 from typing import Callable, TypeVar
@@ -181,6 +182,29 @@ def test_a_stream_ends_by_itself_after_stream_max_seconds_and_gives_its_budget_b
     assert stream.code() == grpc.StatusCode.OK
     assert 0.9 <= took < 30, took  # ~1 s; bounded generously for a loaded machine
     poll(lambda: open_watch(a), retry_on=(grpc.StatusCode.RESOURCE_EXHAUSTED,)).cancel()
+
+
+def test_a_reflection_stream_kept_open_ends_after_stream_max_seconds(own_gateway):
+    """Reflection is a bidi stream whose handler is an async generator (the other path of the interceptor
+    than Watch): with the client still sending, the server ends it by itself, OK, after ~1 s."""
+    gw = own_gateway(COPAY_STREAM_MAX_SECONDS="1")
+    release = threading.Event()
+
+    def asking():  # one question, then the request side stays open until the test is done
+        yield reflection_pb2.ServerReflectionRequest(list_services="")
+        release.wait(DEADLINE)
+
+    stub = reflection_pb2_grpc.ServerReflectionStub(gw.channel(A))
+    try:
+        started = time.monotonic()
+        stream = stub.ServerReflectionInfo(asking(), timeout=10)  # the client's own deadline: 10 s
+        answers = list(stream)  # ends without raising: the server closes it OK
+        took = time.monotonic() - started
+    finally:
+        release.set()
+    assert [len(a.list_services_response.service) > 0 for a in answers] == [True]
+    assert stream.code() == grpc.StatusCode.OK
+    assert 0.9 <= took < 9, took  # ~1 s; a stream the server forgot to end would last to the 10 s deadline
 
 
 # --- calls in flight per principal ------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-import grpc
 import pytest
 
 from adapters.provinces import CODECS

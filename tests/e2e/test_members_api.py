@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 import urllib.request
@@ -154,6 +155,27 @@ def test_list_paginates_through_every_member_once(gateway):
     assert seen == sorted(r.psn_no for r in records)
     code, _, _, violations = refused(stub.ListMembers, pb.ListMembersRequest(parent="regions/450200",
                                                                              page_token="not-a-token"))
+    assert (code, [f for f, _ in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, ["page_token"])
+
+
+def test_a_page_token_over_512_characters_is_refused_even_if_it_would_decode(gateway):
+    """The length check comes first: a token of exactly MAX_TOKEN (512) characters that decodes to a real
+    position is taken, one of 513 that decodes to the same position is refused. (Both are a real token's
+    JSON padded with spaces; the 513th character is one base64 decoding skips.)"""
+    stub = gateway.members("region-110000")
+    upsert(stub, "110000", "e2e-token-1", *(record(f"E2E-T{i}", id_number("110000", date(1960, 1, 1 + i), i),
+                                                   region="110000") for i in range(3)))
+    first = stub.ListMembers(pb.ListMembersRequest(parent="regions/110000", page_size=1), timeout=T)
+    payload = base64.urlsafe_b64decode(first.next_page_token + "=" * (-len(first.next_page_token) % 4))
+    padded = base64.urlsafe_b64encode(payload.ljust(384)).decode()  # 384 bytes: 512 characters, no padding
+    assert len(padded) == 512 and "=" not in padded
+    second = stub.ListMembers(pb.ListMembersRequest(parent="regions/110000", page_size=1, page_token=padded),
+                              timeout=T)
+    assert [m.psn_no for m in second.members] == ["E2E-T1"]
+    assert second == stub.ListMembers(pb.ListMembersRequest(parent="regions/110000", page_size=1,
+                                                            page_token=first.next_page_token), timeout=T)
+    code, _, _, violations = refused(stub.ListMembers, pb.ListMembersRequest(
+        parent="regions/110000", page_size=1, page_token=padded + "."))
     assert (code, [f for f, _ in violations]) == (grpc.StatusCode.INVALID_ARGUMENT, ["page_token"])
 
 

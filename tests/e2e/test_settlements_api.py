@@ -3,7 +3,7 @@ an accepting and a refusing case per rule."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import grpc
 import pytest
@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select
 
 from gateway._proto.copay.v1 import accounts_pb2, bindings_pb2 as bpb, settlements_pb2 as pb
+from gateway.sample import id_number
 from gateway.store.db import make_engine
 from gateway.store.tables import impersonation_attempts
 from tests.e2e.world import RESIDENT, T, TERMINATED, World, refused, set_pair
@@ -61,6 +62,40 @@ def test_r8_grantors_card_for_the_beneficiarys_visit_is_impersonation_and_is_rec
     assert [(r.caller, f"regions/{r.beneficiary_region}/members/{r.beneficiary_psn_no}", r.attempts) for r in rows] == [
         ("region/420100", beneficiary, 1)]
     assert world.numbers[grantor] not in str(rows)
+
+
+def test_r8_a_quote_and_an_unknown_patient_leave_no_impersonation_record(world, database):
+    """A quote is not an attempt to pay (only Settle records one), and a patient the gateway does not know
+    has no row to count on: the table is as it was. The Settle with the grantor's card at the end shows
+    that this table is where an attempt would appear."""
+    grantor, beneficiary, _ = world.family("420100")
+    stranger = f"regions/420100/members/NOBODY-{world.next_id('p')}"
+    world.numbers[stranger] = world.numbers[beneficiary]
+    wrong_card = world.claim(beneficiary, 1_000, holder=grantor)
+    by_name = world.claim(stranger, 1_000)
+    by_number = world.claim(beneficiary, 1_000)
+    by_number.insuring_region = "420100"  # find the patient by the card's ID number: a number nobody has
+    by_number.credential.holder_id_number = id_number("420100", date(1930, 1, 1), 901)
+    stub = world.settlements("420100")
+
+    def attempts() -> list:
+        with database.connect() as conn:
+            return conn.execute(select(impersonation_attempts).order_by(impersonation_attempts.c.seq)).all()
+
+    before = attempts()
+    for claim in (wrong_card, by_name, by_number):
+        code, reason, _, _ = refused(stub.PreSettle, pb.PreSettleRequest(claim=claim))
+        assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "IMPERSONATION")
+    assert attempts() == before, "a quote recorded an impersonation attempt"
+    for claim in (by_name, by_number):
+        code, reason, _, _ = refused(stub.Settle, pb.SettleRequest(request_id=world.next_id("imp"), claim=claim))
+        assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "IMPERSONATION")
+    assert attempts() == before, "an unknown patient's refusal recorded an impersonation attempt"
+    request_id = world.next_id("imp")
+    refused(stub.Settle, pb.SettleRequest(request_id=request_id, claim=wrong_card))
+    added = [r for r in attempts() if r not in before]
+    assert [(r.beneficiary_psn_no, r.attempts, r.last_request_id) for r in added] == [
+        (beneficiary.rsplit("/", 1)[1], 1, request_id)]
 
 
 def test_r7_cosmetics_at_a_pharmacy_are_refused_and_drugs_are_paid(world):

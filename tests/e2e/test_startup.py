@@ -146,6 +146,7 @@ def test_sqlite_file_lock_is_released_when_its_gateway_stops(own_gateway, tmp_pa
     ("COPAY_METRICS_LISTEN", "127.0.0.1"),
     ("COPAY_MAX_STREAMS_PER_PRINCIPAL", "0"),
     ("COPAY_STREAM_MAX_SECONDS", "-1"),
+    ("COPAY_MAX_CONNECTIONS", "0"),
 ])
 def test_bad_setting_stops_the_gateway_with_one_line_naming_the_variable(pki, tmp_path, variable, value):
     status, output = refused_start(pki, f"sqlite:///{tmp_path / 'copay.db'}", **{variable: value})

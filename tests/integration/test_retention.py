@@ -5,6 +5,7 @@ server's hourly job (gateway.server.prune_requests) and ``copay-gateway prune`` 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -24,6 +25,7 @@ from gateway.store import unit_of_work
 from gateway.store.tables import request_log
 from gateway.store.writer_process import WriterProcess
 from tests.conftest import BACKENDS
+from tests.e2e.conftest import start_gateway
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 CALLER = "region/320300"
@@ -107,6 +109,25 @@ def test_the_servers_prune_job_forgets_the_backlog_at_start(engine, database_url
     pruned = [r for r in caplog.records if r.getMessage() == "request log pruned"]
     assert [r.fields for r in pruned] == [{"requests": OLD, "retention_days": 1}]
     assert stored(engine) == expected_new(5)
+
+
+def test_serve_prunes_the_backlog_at_start(engine, database_url, pki, tmp_path):
+    """The real ``serve`` with COPAY_REQUEST_RETENTION_DAYS=1 starts the prune job: answers two days old
+    are forgotten as soon as it serves, the newer ones kept."""
+    add_answers(engine, 7, 3, old_at=datetime.now(timezone.utc) - timedelta(days=2))
+    engine.dispose()  # nothing of the test's holds the database while the gateway works on it
+    gateway = start_gateway(pki, database_url, tmp_path, COPAY_REQUEST_RETENTION_DAYS="1")
+    try:
+        deadline = time.monotonic() + 30  # well under a second on an idle machine
+        while not (pruned := [entry for line in gateway.log().splitlines() if line.startswith("{")
+                              and (entry := json.loads(line))["msg"] == "request log pruned"]):
+            assert gateway.process.poll() is None, gateway.log()
+            assert time.monotonic() < deadline, "serve did not prune within 30 s:\n" + gateway.log()
+            time.sleep(0.05)
+    finally:
+        gateway.stop()
+    assert [(e["requests"], e["retention_days"]) for e in pruned] == [(7, 1)]
+    assert stored(engine) == expected_new(3)
 
 
 def prune(database_url: str, *args: str) -> subprocess.CompletedProcess:
