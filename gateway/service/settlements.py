@@ -1,8 +1,8 @@
 """Settlements: quote, settle, reverse, read and list (R5-R10, R15).
 
 A settlement is one database transaction: rules, balances (row-locked on
-PostgreSQL; SQLite serialises writers), transfers, the settlement record and
-the request log entry commit together or not at all.
+PostgreSQL; SQLite serialises writers), transfers, the settlement record, its
+clearing lines and the request log entry commit together or not at all.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from gateway.domain.members import Member
 from gateway.domain.policies import Policy
 from gateway.domain.regions import Scoped, province_of
 from gateway.domain.clock import china_day
+from gateway.domain.clearing import ClearingLine, LineKind, payment_line, refund_line
 from gateway.domain.rollout import Control, daily_limit_refusal, region_refusal
 from gateway.domain.settlements import (Candidate, Claim, PaidLine, Quote, RefundRecord, Settlement, check_bill,
                                         check_credential, crossings, draw, exclusion, refund_plan)
 from gateway.domain.visibility import SettlementView, settlement_view
+from gateway.service import clearing
 from gateway.service.once import RequestKey, in_transaction, run_once
 from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -119,6 +121,9 @@ def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: 
                                for i, line in enumerate(plan.lines)), (), now)
         seq = uow.settlements.add(record)
         uow.ledger.post([t for line in plan.lines for t in ledger.pay(line.grantor, caller, line.amount)], now, seq)
+        clearing.record(uow, at, [ClearingLine(payment_line(caller, record.id, line.position), LineKind.PAYMENT,
+                                               line.grantor.region, caller, line.amount, now, seq)
+                                  for line in record.lines])
         return replace(record, filed=seq)
 
     def recorded(uow: UnitOfWork, refusal: Refusal) -> None:
@@ -133,7 +138,7 @@ def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: 
 
 
 def reverse(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped, amount: int, key: RequestKey,
-            render: Callable[[Settlement], bytes]) -> bytes:
+            render: Callable[[Settlement], bytes], at: datetime | None = None) -> bytes:
     """Refunds ``amount`` (0: all that is left) to the grantors who paid, last drawn first. A grantor
     whose enrolment has ended since gets it released straight back to their region (R14). Only the
     region that settled the bill reverses it: the name says which, so another region is refused
@@ -151,9 +156,13 @@ def reverse(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped, amount: i
                          settlement=settlement.name)
         if uow.locks_rows:
             uow.ledger.balances([ledger.share(line.grantor) for line, _ in plan], lock=True)
-        now = datetime.now(timezone.utc)
+        now = at or datetime.now(timezone.utc)
         refund = RefundRecord(ordered_id(), sum(take for _, take in plan), f"region/{caller}", now)
         uow.settlements.refund(settlement, refund, plan)
+        number = len(settlement.refunds) + 1
+        clearing.record(uow, at, [ClearingLine(refund_line(caller, settlement.id, number, line.position),
+                                                 LineKind.REFUND, line.grantor.region, caller, take, now,
+                                                 settlement.filed) for line, take in plan])
         entries = []
         for line, take in plan:
             entries += ledger.refund(line.grantor, caller, take)

@@ -273,3 +273,56 @@ beneficiary_usage = Table(
     Column("beneficiary_psn_no", String(40), primary_key=True),
     Column("settlements", Integer, nullable=False),
 )
+
+# Clearing (gateway.domain.clearing). Line names compare in byte order on every engine ("C" collation), the
+# order a region's detail reconciliation is sent in.
+LineName = String(160).with_variant(String(160, collation="C"), "postgresql")
+
+clearing_lines = Table(
+    "clearing_lines", metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False, comment="the clearing window: a day in Asia/Shanghai"),
+    Column("name", LineName, nullable=False, unique=True,
+           comment="regions/{T}/settlements/{id}/lines/{n} or .../refunds/{k}/lines/{n}"),
+    Column("kind", String(8), nullable=False, comment="payment or refund"),
+    Column("payer_region", String(6), nullable=False, comment="the grantor's region: owes a payment"),
+    Column("payee_region", String(6), nullable=False, comment="the treatment region: is owed it"),
+    Column("amount", BigInteger, nullable=False),
+    Column("settlement_seq", Id, ForeignKey("settlements.seq"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("amount > 0", name="positive"),
+    Index("ix_clearing_lines_day_payer_region_name", "day", "payer_region", "name"),
+    Index("ix_clearing_lines_day_payee_region_name", "day", "payee_region", "name"),
+)
+
+clearing_windows = Table(
+    "clearing_windows", metadata,
+    Column("day", Date, primary_key=True, comment="a closed window; a day without a row is open"),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+    Column("closed_by", String(64), nullable=False),
+    Column("lines", BigInteger, nullable=False),
+    Column("fen", BigInteger, nullable=False, comment="payments minus refunds"),
+)
+
+clearing_totals = Table(
+    "clearing_totals", metadata,
+    Column("day", Date, primary_key=True),
+    Column("payer_region", String(6), primary_key=True),
+    Column("payee_region", String(6), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("lines", BigInteger, nullable=False),
+    Column("fen", BigInteger, nullable=False),
+    comment="a closed window's lines summed at its close; never changed after",
+)
+
+clearing_confirmations = Table(
+    "clearing_confirmations", metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("verdict", String(10), nullable=False, comment="confirmed or disputed"),
+    Column("reason", String(500), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_clearing_confirmations_day_region", "day", "region"),
+)

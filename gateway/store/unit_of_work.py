@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gateway.service.ports import Conflict, PriorAnswer
+from gateway.store.clearing import SqlClearing
 from gateway.store.bindings import SqlBindings
 from gateway.store.control import CACHE, SqlControl
 from gateway.store.db import READONLY
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
         self.control = SqlControl(conn)
         self.ledger = SqlLedger(conn)
         self.settlements = SqlSettlements(conn)
+        self.clearing = SqlClearing(conn)
 
     def commit(self) -> None:
         self._tx.commit()
