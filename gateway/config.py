@@ -84,6 +84,9 @@ class Settings:
     request_retention_days: float = 30.0
     """How long a request's answer is kept for retries (COPAY_REQUEST_RETENTION_DAYS). A retry after that runs
     as a new request: keep it longer than any caller retries."""
+    clearing_grace_minutes: float = 30.0
+    """How long after a day ends (midnight, Asia/Shanghai) the gateway closes its clearing window itself
+    (COPAY_CLEARING_GRACE_MINUTES); operators may close it sooner."""
     log_level: str = "INFO"
     """Python logging level name (COPAY_LOG_LEVEL)."""
 
@@ -119,6 +122,7 @@ CHECKS: dict[str, Callable] = {
     "max_message_bytes": _positive, "db_pool_size": _positive, "request_retention_days": lambda days: None
     if 1 <= days <= 3650 else "must be from 1 (a day: a retry within it must find its first answer) to 3650",
     "shutdown_grace_seconds": lambda s: None if s >= 0 else "must not be negative",
+    "clearing_grace_minutes": lambda m: None if 0 <= m <= 10_080 else "must be from 0 to 10080 (a week)",
     "sqlite_synchronous": _one_of("FULL", "NORMAL", "EXTRA"),
     "log_level": _one_of("DEBUG", "INFO", "WARNING", "ERROR"),
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from gateway import policies
 from gateway._proto.copay.v1 import (accounts_pb2, accounts_pb2_grpc, admin_pb2, admin_pb2_grpc, bindings_pb2,
+                                     clearing_pb2, clearing_pb2_grpc,
                                      bindings_pb2_grpc, exchange_pb2, exchange_pb2_grpc,
                                      diagnostics_pb2, diagnostics_pb2_grpc, members_pb2, members_pb2_grpc,
                                      policies_pb2, policies_pb2_grpc, settlements_pb2, settlements_pb2_grpc)
@@ -25,6 +26,7 @@ from gateway.api.accounts import AccountsServicer
 from gateway.api.admin import AdminServicer
 from gateway.api.admission import Admission
 from gateway.api.bindings import BindingsServicer
+from gateway.api.clearing import ClearingServicer
 from gateway.api.diagnostics import DiagnosticsServicer
 from gateway.api.exchange import LocalExchangeServicer
 from gateway.api.interceptor import CallInterceptor, Limits
@@ -40,7 +42,7 @@ from gateway.observability.metrics import Metrics
 from gateway.observability.probes import ProbeServer, Readiness
 from gateway.store import unit_of_work
 from gateway.security.crl import CrlFile
-from gateway.service import admin, retention
+from gateway.service import admin, clearing, retention
 from gateway.service.ports import StoreUnavailable
 from gateway.store.db import SqliteFileLock, make_engine
 from gateway.store.migrate import upgrade
@@ -49,12 +51,14 @@ from gateway.store.writer_process import WriterProcess
 
 log = logging.getLogger("copay.server")
 SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, policies_pb2, accounts_pb2,
-                                                 settlements_pb2, diagnostics_pb2, admin_pb2, exchange_pb2)
+                                                 settlements_pb2, diagnostics_pb2, admin_pb2, exchange_pb2,
+                                                 clearing_pb2)
                  for service in module.DESCRIPTOR.services_by_name.values())
 
 
 HANDSHAKE_TIMEOUT_MS = 5_000  # a TLS handshake not done by then is dropped (gRPC's default: 120 s)
 PRUNE_EVERY_SECONDS = 3600
+CLOSE_EVERY_SECONDS = 60
 CONTROL_POLL_SECONDS = 0.25  # how often the server reads the operators' state's version (revocations, regions)
 
 
@@ -127,6 +131,7 @@ async def serve(settings: Settings) -> int:
     accounts_pb2_grpc.add_AccountsServiceServicer_to_server(accounts, server)
     settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(settlements, server)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(db, hasher, in_force), server)
+    clearing_pb2_grpc.add_ClearingServiceServicer_to_server(ClearingServicer(db, hasher), server)
     exchange_pb2_grpc.add_LocalExchangeServiceServicer_to_server(
         LocalExchangeServicer(members, bindings, settlements, accounts), server)
     diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), server)
@@ -152,11 +157,13 @@ async def serve(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     pruning = loop.create_task(prune_requests(db, settings.request_retention_days))
+    closing = loop.create_task(close_windows(db, timedelta(minutes=settings.clearing_grace_minutes)))
     following = loop.create_task(keep_following_control(db, admission, metrics, crl))
     checking = loop.create_task(readiness.run()) if probes is not None else None
     await stopping.wait()
     log.info("shutting down", extra={"fields": {"grace_seconds": settings.shutdown_grace_seconds}})
     pruning.cancel()
+    closing.cancel()
     following.cancel()
     if checking is not None:
         checking.cancel()  # /readyz answers 503 (shutting down) until the process exits
@@ -226,6 +233,19 @@ async def keep_following_control(db: Runner, admission: Admission, metrics: Metr
             pass  # the next poll tries again; calls meanwhile are answered under the last state
         except Exception:  # noqa: BLE001
             log.exception("reading the operators' state failed; the last state stays in force")
+
+
+async def close_windows(db: Runner, grace: timedelta) -> None:
+    """Every minute, closes the clearing windows whose day ended more than ``grace`` ago (gateway.service.clearing);
+    with several processes, each window still closes once."""
+    while True:
+        try:
+            for window in await db(clearing.close_due, grace):
+                log.info("clearing window closed", extra={"fields": {"window": window.day.isoformat(),
+                                                                     "lines": window.lines, "net_paid_fen": window.fen}})
+        except Exception:  # noqa: BLE001 - the next minute tries again; serving goes on
+            log.exception("closing clearing windows failed")
+        await asyncio.sleep(CLOSE_EVERY_SECONDS)
 
 
 async def prune_requests(db: Runner, retention_days: float) -> None:

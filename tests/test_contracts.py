@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from gateway import server
-from gateway._proto.copay.v1 import (accounts_pb2, admin_pb2, exchange_pb2, bindings_pb2, diagnostics_pb2, members_pb2, policies_pb2,
-                                     settlements_pb2)
+from gateway._proto.copay.v1 import (accounts_pb2, admin_pb2, bindings_pb2, clearing_pb2, diagnostics_pb2, exchange_pb2,
+                                     members_pb2, policies_pb2, settlements_pb2)
 from gateway.api.accounts import AccountsServicer
 from gateway.api.admin import AdminServicer
 from gateway.api.bindings import BindingsServicer
+from gateway.api.clearing import ClearingServicer
 from gateway.api.diagnostics import DiagnosticsServicer
 from gateway.api.exchange import LocalExchangeServicer
 from gateway.api.members import MembersServicer
@@ -55,8 +56,9 @@ def test_buf_breaking_against_the_baseline():
     (DiagnosticsServicer, diagnostics_pb2.DESCRIPTOR.services_by_name["DiagnosticsService"]),
     (AdminServicer, admin_pb2.DESCRIPTOR.services_by_name["AdminService"]),
     (LocalExchangeServicer, exchange_pb2.DESCRIPTOR.services_by_name["LocalExchangeService"]),
+    (ClearingServicer, clearing_pb2.DESCRIPTOR.services_by_name["ClearingService"]),
 ])
 def test_every_rpc_declares_the_principals_it_admits(servicer, descriptor):
-    assert descriptor.full_name in server.SERVICES and len(server.SERVICES) == 8
+    assert descriptor.full_name in server.SERVICES and len(server.SERVICES) == 9
     for method in descriptor.methods:
         assert getattr(getattr(servicer, method.name), "admits", None), f"{method.name} has no @rpc(...)"

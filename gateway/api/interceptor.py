@@ -117,7 +117,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 self._stream(method, handler.stream_stream, parse, True, rpc(method, "bidi_stream")),
                 response_serializer=serialize)
         return grpc.stream_unary_rpc_method_handler(
-            self._stream(method, handler.stream_unary, parse, True, rpc(method, "client_stream")),
+            self._stream(method, handler.stream_unary, parse, True, rpc(method, "client_stream"), one_answer=True),
             response_serializer=serialize)
 
     def _unary(self, method: str, behavior: Callable[..., Awaitable[Any]], parse: Callable[[bytes], Any] | None,
@@ -164,8 +164,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         return observed
 
     def _stream(self, method: str, behavior: Callable[..., Any], parse: Callable[[bytes], Any] | None,
-                streaming_in: bool, rpc: RpcMetrics):
-        """A streaming method: admitted, budgeted, and ended after ``stream_max_seconds``."""
+                streaming_in: bool, rpc: RpcMetrics, one_answer: bool = False):
+        """A streaming method: admitted, budgeted, and ended after ``stream_max_seconds`` (a stream of answers
+        ends there; a client stream still waiting for its one answer gets DEADLINE_EXCEEDED). Errors are
+        answered as a unary call's are."""
 
         async def admit(context: grpc.aio.ServicerContext) -> tuple[Principal | None, float]:
             started = time.perf_counter()
@@ -221,10 +223,20 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 async with asyncio.timeout(self._limits.stream_max_seconds):
                     return await behavior(requests(given, context), _Counting(context, rpc))
             except TimeoutError:
+                if one_answer:
+                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the stream ran longer than the "
+                                        f"gateway allows ({self._limits.stream_max_seconds:g} s); send less at once")
                 return None
-            except Refusal as refused:  # a malformed request message
+            except Refusal as refused:  # a malformed request message, or the method's refusal
                 refusal = refused
                 await context.abort_with_status(to_status(refused))
+            except grpc.aio.AbortError:
+                raise
+            except StoreUnavailable as unavailable:
+                await context.abort(grpc.StatusCode.UNAVAILABLE, str(unavailable))
+            except Exception:
+                log.exception("unhandled error", extra={"fields": {"method": method}})
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error; the gateway logged the cause")
             finally:
                 done(principal, context, started, refusal)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from gateway.domain.clearing import (ClearingLine, Figures, Statement, differing, has_ended, statement, window_end,
                                      window_of)
 from gateway.domain.errors import Category, Refusal
-from gateway.service.once import in_transaction
+from gateway.service.once import RequestKey, in_transaction, run_once
 from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
 
 SYSTEM = "copay-gateway"  # the actor of an automatic close
@@ -48,21 +48,27 @@ def _pending(uow: UnitOfWork, through: date) -> list[date]:
     return days
 
 
-def close(uow_factory: UnitOfWorkFactory, through: date, actor: str, now: datetime | None = None) -> list[Window]:
+def close_in(uow: UnitOfWork, through: date, actor: str, reason: str, now: datetime) -> list[Window]:
     """Closes the window of ``through`` once its day has ended, and every earlier one still open (windows
-    close in order, so the closed ones are always a run of days); returns the windows this call closed.
-    Several processes may close at once: each window closes once."""
-    now = now or datetime.now(timezone.utc)
+    close in order, so the closed ones are always a run of days), in this unit of work; returns the windows
+    it closed, each with an audit entry. Several processes may close at once: each window closes once."""
     if not has_ended(through, now):
         raise Refusal(Category.FAILED_PRECONDITION, "WINDOW_NOT_ENDED", f"the window {through} closes after its "
                       f"day ends, at {window_end(through).isoformat()}", metadata={"window": through.isoformat()})
     closed = []
-    for day in in_transaction(uow_factory, lambda uow: _pending(uow, through), readonly=True):
-        def work(uow: UnitOfWork, day: date = day) -> Window | None:
-            return _window(uow.clearing.closed(day)) if uow.clearing.close(day, now, actor) else None
-        if (window := in_transaction(uow_factory, work)) is not None:
+    for day in _pending(uow, through):
+        if uow.clearing.close(day, now, actor):
+            window = _window(uow.clearing.closed(day))
+            uow.control.append_audit(now, actor, "clearing.window_closed", f"clearingWindows/{day}", reason, None,
+                                     {"lines": window.lines, "net_paid_fen": window.fen})
             closed.append(window)
     return closed
+
+
+def close(uow_factory: UnitOfWorkFactory, through: date, actor: str, now: datetime | None = None,
+          reason: str = "the day has ended") -> list[Window]:
+    return in_transaction(uow_factory, lambda uow: close_in(uow, through, actor, reason,
+                                                            now or datetime.now(timezone.utc)))
 
 
 def close_due(uow_factory: UnitOfWorkFactory, grace: timedelta, now: datetime | None = None) -> list[Window]:
@@ -183,3 +189,19 @@ def gateway_lines(uow_factory: UnitOfWorkFactory, region: str, day: date, after:
         return [(r.name, r.amount) for r in uow.clearing.lines(day, region, after, upto, limit)]
 
     return in_transaction(uow_factory, work, readonly=True)
+
+
+def close_once(uow_factory: UnitOfWorkFactory, through: date, actor: str, reason: str, key: RequestKey,
+               render: Callable[[Window], bytes]) -> bytes:
+    """An operator's close (exactly once per request): the window of ``through`` as it is afterwards."""
+    def work(uow: UnitOfWork) -> Window:
+        close_in(uow, through, actor, reason, datetime.now(timezone.utc))
+        return _window(uow.clearing.closed(through))
+
+    return run_once(uow_factory, key, work, render)
+
+
+def confirm_once(uow_factory: UnitOfWorkFactory, region: str, day: date, verdict: str, reason: str, actor: str,
+                 key: RequestKey, render: Callable[[StatementView], bytes]) -> bytes:
+    return run_once(uow_factory, key, lambda uow: confirm(uow, region, day, verdict, reason, actor,
+                                                          datetime.now(timezone.utc)), render)
