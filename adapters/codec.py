@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 from google.protobuf.message import Message
 
 from adapters import amounts, tables
-from adapters.envelope import CodecError, Envelope, parse
+from adapters.envelope import YUAN, CodecError, Envelope, parse
 from gateway._proto.copay.v1 import bindings_pb2 as bpb
 from gateway._proto.copay.v1 import members_pb2 as mpb
 from gateway._proto.copay.v1 import settlements_pb2 as spb
@@ -82,14 +82,16 @@ class ProvinceCodec:
     def table(self, name: str) -> Mapping[str, int]:
         return self.codes.get(name, tables.NATIONAL[name])
 
-    def code_in(self, data: Mapping[str, Any], national: str, table: str, required: bool = True) -> int:
+    def code_in(self, data: Mapping[str, Any], national: str, table: str, required: bool = True,
+                at: str = "") -> int:
+        """The canonical number of a coded field; ``at``: where ``data`` is in the payload (a list item)."""
         local = self.n(national)
         value = data.get(local)
         if value is None and not required:
             return 0
         found = self.table(table).get(value) if isinstance(value, str) else None
         if found is None:
-            raise CodecError(local, "must be one of " + ", ".join(sorted(self.table(table))) +
+            raise CodecError(_at(at, local), "must be one of " + ", ".join(sorted(self.table(table))) +
                              (f", not {value!r}" if isinstance(value, str) and len(value) < 20 else ""))
         return found
 
@@ -106,18 +108,19 @@ class ProvinceCodec:
     def money(self, fen: int) -> str:
         return amounts.fen_text(fen) if self.in_fen else amounts.yuan_from_fen(fen)
 
-    def text_in(self, data: Mapping[str, Any], national: str, required: bool = True) -> str:
+    def text_in(self, data: Mapping[str, Any], national: str, required: bool = True, at: str = "") -> str:
         local = self.n(national)
         value = data.get(local, None if required else "")
         if not isinstance(value, str) or (required and not value):
-            raise CodecError(local, "required: a string")
+            raise CodecError(_at(at, local), "required: a string")
         return value
 
     # --- requests -------------------------------------------------------------------------------------
 
     def decode(self, text: str, caller: str) -> Decoded:
         """The canonical request of a local payload sent by region ``caller``."""
-        envelope = parse(text, {k: self.n(k) for k in ("infno", "msgid", "mdtrtarea_admvs", "insuplc_admdvs")})
+        envelope = parse(text, {k: self.n(k) for k in ("infno", "msgid", "mdtrtarea_admvs", "insuplc_admdvs")},
+                         'whole fen as strings such as "5000"' if self.in_fen else YUAN)
         decode = _DECODERS.get(envelope.infno)
         if decode is None:
             raise CodecError(self.n("infno"), f"{envelope.infno} is not a transaction of this interface; known: "
@@ -172,6 +175,10 @@ class ProvinceCodec:
 # --- the transactions, one decoder, encoder and output each -------------------------------------------------
 
 
+def _at(at: str, local: str) -> str:
+    return f"{at}.{local}" if at else local
+
+
 def _member(region: str, psn_no: str) -> str:
     return f"regions/{region}/members/{psn_no}"
 
@@ -181,10 +188,10 @@ def _split(name: str) -> tuple[str, str]:
     return (parts[1], parts[3]) if len(parts) == 4 else ("", "")
 
 
-def _list(data: Mapping[str, Any], local: str, limit: int) -> list[Any]:
+def _list(data: Mapping[str, Any], local: str, limit: int, at: str = "") -> list[Any]:
     value = data.get(local, [])
     if not isinstance(value, list) or len(value) > limit:
-        raise CodecError(local, f"must be a list of at most {limit}")
+        raise CodecError(at or local, f"must be a list of at most {limit}")
     return value
 
 
@@ -206,18 +213,21 @@ def decode_1101(c: ProvinceCodec, e: Envelope, caller: str) -> Message:
         raise CodecError(c.n("data"), "required: at least one person")
     records = []
     for where, item in people:
-        base = _object(item.get(c.n("baseinfo"), {}), f"{where}.{c.n('baseinfo')}")
-        enrolments = [_object(x, c.n("insuinfo")) for x in _list(item, c.n("insuinfo"), 10)]
-        basic = [x for x in enrolments if x.get(c.n("insutype")) in c.table("insutype")]
+        base_at, list_at = f"{where}.{c.n('baseinfo')}", f"{where}.{c.n('insuinfo')}"
+        base = _object(item.get(c.n("baseinfo"), {}), base_at)
+        enrolments = [(f"{list_at}[{k}]", _object(x, f"{list_at}[{k}]"))
+                      for k, x in enumerate(_list(item, c.n("insuinfo"), 10, list_at))]
+        basic = [(at, x) for at, x in enrolments if isinstance(x.get(c.n("insutype")), str)
+                 and x[c.n("insutype")] in c.table("insutype")]
         if not basic:
-            raise CodecError(f"{where}.{c.n('insuinfo')}", "no basic medical insurance enrolment (insutype "
+            raise CodecError(list_at, f"no basic medical insurance enrolment ({c.n('insutype')} "
                              + " or ".join(c.table("insutype")) + ")")
-        chosen = min(basic, key=lambda x: c.table("insutype")[x[c.n("insutype")]])  # employee before resident
+        at, chosen = min(basic, key=lambda x: c.table("insutype")[x[1][c.n("insutype")]])  # employee first
         records.append(mpb.MemberRecord(
-            psn_no=c.text_in(base, "psn_no"), id_number=c.text_in(base, "certno"),
-            insuring_region=c.text_in(chosen, "insuplc_admdvs", required=False) or e.insuring_region or caller,
-            insurance_type=c.code_in(chosen, "insutype", "insutype"),
-            enrolment_status=c.code_in(chosen, "psn_insu_stas", "psn_insu_stas")))
+            psn_no=c.text_in(base, "psn_no", at=base_at), id_number=c.text_in(base, "certno", at=base_at),
+            insuring_region=c.text_in(chosen, "insuplc_admdvs", required=False, at=at) or e.insuring_region or caller,
+            insurance_type=c.code_in(chosen, "insutype", "insutype", at=at),
+            enrolment_status=c.code_in(chosen, "psn_insu_stas", "psn_insu_stas", at=at)))
     return mpb.BatchUpsertMembersRequest(parent=f"regions/{caller}", request_id=e.msgid, members=records)
 
 
@@ -317,8 +327,9 @@ def _claim(c: ProvinceCodec, e: Envelope, caller: str) -> spb.SettlementClaim:
             designated=c.text_in(i, "fixmedins_flag", required=False) != "0",
             region=e.treatment_region or caller))
     for j, payer in enumerate(_list(i, c.n("mulaid_psn_list"), 20)):
-        payer = _object(payer, f"{c.n('mulaid_psn_list')}[{j}]")
-        claim.grantors.append(_member(c.text_in(payer, "insuplc_admdvs"), c.text_in(payer, "psn_no")))
+        at = f"{c.n('mulaid_psn_list')}[{j}]"
+        payer = _object(payer, at)
+        claim.grantors.append(_member(c.text_in(payer, "insuplc_admdvs", at=at), c.text_in(payer, "psn_no", at=at)))
     return claim
 
 
@@ -336,10 +347,12 @@ def _parts(c: ProvinceCodec, i: Mapping[str, Any]) -> tuple[int, int, int]:
         total = fund + personal
     elif not given[1]:
         fund = total - personal
+        if fund < 0:  # the part given is too large, not the one worked out
+            raise CodecError(c.n(names[2]), f"more than {c.n(names[0])}")
     elif not given[2]:
         personal = total - fund
-    if min(fund, personal) < 0:
-        raise CodecError(c.n(names[2] if personal < 0 else names[1]), f"more than {c.n(names[0])}")
+        if personal < 0:
+            raise CodecError(c.n(names[1]), f"more than {c.n(names[0])}")
     return total, fund, personal
 
 
@@ -390,6 +403,8 @@ def encode_2207(c: ProvinceCodec, r: spb.SettleRequest, caller: str) -> tuple[di
 def decode_2208(c: ProvinceCodec, e: Envelope, caller: str) -> Message:
     i = e.input
     refund = c.fen_in(i, "refd_amt", required=False)
+    if c.n("refd_amt") in i and refund == 0:  # the canonical 0 means "all": a province's 0.00 must not
+        raise CodecError(c.n("refd_amt"), "must be more than 0; leave it out to refund all that is left")
     return spb.ReverseSettlementRequest(request_id=e.msgid, amount_fen=refund,
                                         name=f"regions/{caller}/settlements/{c.text_in(i, 'setl_id')}")
 

@@ -42,19 +42,23 @@ class Envelope:
     extra: dict[str, Any]  # the envelope's other fields (e.g. fixmedins_code, as the national interface sends it)
 
 
-def _no_number(text: str) -> Any:
-    raise CodecError("payload", f"a JSON number ({text[:20]}) where the interface sends strings; amounts are "
-                                "decimal-yuan strings such as \"50.00\"")
+YUAN = 'decimal-yuan strings such as "50.00"'
 
 
-def parse(text: str, fields: dict[str, str] | None = None) -> Envelope:
-    """The envelope of a request; ``fields`` renames envelope keys (a province's legacy names)."""
+def parse(text: str, fields: dict[str, str] | None = None, amounts: str = YUAN) -> Envelope:
+    """The envelope of a request; ``fields`` renames envelope keys (a province's legacy names); ``amounts``
+    says how the province writes money, for the refusal of a JSON number."""
     names = {"infno": "infno", "msgid": "msgid", "mdtrtarea_admvs": "mdtrtarea_admvs",
              "insuplc_admdvs": "insuplc_admdvs", "input": "input", **(fields or {})}
+
+    def no_number(number: str) -> Any:
+        raise CodecError("payload", f"a JSON number ({number[:20]}) where the interface sends strings; amounts "
+                                    f"are {amounts}")
+
     if len(text) > MAX_PAYLOAD:
         raise CodecError("payload", f"larger than {MAX_PAYLOAD} characters")
     try:
-        data = json.loads(text, parse_float=_no_number, parse_int=_no_number, parse_constant=_no_number)
+        data = json.loads(text, parse_float=no_number, parse_int=no_number, parse_constant=no_number)
     except RecursionError:
         raise CodecError("payload", "nested too deeply") from None
     except ValueError as error:

@@ -108,7 +108,7 @@ def test_one_bad_row_imports_nothing_and_each_is_named_by_its_line(pki, database
     assert done.returncode == 1
     reported = [line.split(":")[0] for line in done.stderr.splitlines() if line.startswith("line ")]
     assert reported == ["line 4", "line 5", "line 7"], done.stderr
-    assert f"line 4: {CODEC.n('psn_insu_stas')}" in done.stderr
+    assert f"line 4: data[0].insuinfo[0].{CODEC.n('psn_insu_stas')}: must be one of" in done.stderr
     assert "line 5: MEMBER_NOT_FOUND" in done.stderr or "line 5: BENEFICIARY" in done.stderr, done.stderr
     assert "imported nothing: 3 of 6 rows refused" in done.stderr
     assert counts(engine, psn_nos + ["IMPb9"]) == (0, 0)  # the good rows before the bad ones are not kept
