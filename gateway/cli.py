@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 from dataclasses import fields
 from datetime import datetime
@@ -230,6 +231,16 @@ def build_parser() -> argparse.ArgumentParser:
                             "member facts (1101) and bindings (9101) all or nothing; 'local export' writes the "
                             "region's settlements (2207 answers)."))
 
+    statement = command("clearing", "a region's clearing statement of a closed window as CSV, for finance",
+                        "Writes REGION's statement of the closed window DAY as CSV: one row a clearing line "
+                        "(name, kind, payer and payee region, fen, time), in order of name, read a page at a "
+                        "time (a window of a million lines needs no more memory than one of ten), then a "
+                        "summary row per counterparty.")
+    statement.add_argument("--region", required=True, metavar="ADMDVS", help="the region whose statement it is")
+    statement.add_argument("--window", required=True, metavar="DAY", help="the window: a day, yyyy-mm-dd")
+    statement.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    _setting(statement, "database_url")
+
     _certs_commands(command("certs", "development PKI: init, issue, renew (see 'copay-gateway certs --help')",
                             "The development PKI: a CA, the server's certificate, client certificates for "
                             "regions and operators, and the ID hash key."))
@@ -258,6 +269,8 @@ def main(argv: list[str] | None = None) -> int | None:
         return _migrate_report(settings.database_url, args.sql)
     elif args.command == "local":
         return _local(args, settings)
+    elif args.command == "clearing":
+        return _clearing(args, settings)
     from gateway.store.db import make_engine
     from gateway.store.migrate import upgrade
     engine = make_engine(settings.database_url)
@@ -273,6 +286,42 @@ def main(argv: list[str] | None = None) -> int | None:
             print(f"forgot {forgotten} request answers given before {before:%Y-%m-%d %H:%M} UTC")
         else:
             print(f"migrated {engine.url.render_as_string(hide_password=True)}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _clearing(args: argparse.Namespace, settings: Settings) -> int:
+    """``clearing``: a statement as CSV, straight from the database."""
+    import csv
+    from datetime import date
+    from gateway.domain.regions import admdvs_problem
+    from gateway.domain.errors import Refusal
+    from gateway.service import clearing
+    from gateway.store import unit_of_work
+    from gateway.store.db import make_engine
+
+    try:
+        day = date.fromisoformat(args.window) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.window) else None
+    except ValueError:
+        day = None
+    if day is None or admdvs_problem(args.region) is not None:
+        print(f"copay-gateway clearing: --window must be a day (yyyy-mm-dd) and --region six digits, not "
+              f"{args.window!r} and {args.region!r}.", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work.SqlUnitOfWork(engine, readonly=True) as uow:
+            out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
+            try:
+                rows = clearing.statement_csv(uow, args.region, day)
+                csv.writer(out).writerows(rows)
+            except Refusal as refusal:
+                print(f"copay-gateway clearing: {refusal.message} ({refusal.reason}).", file=sys.stderr)
+                return 2
+            finally:
+                if args.out:
+                    out.close()
     finally:
         engine.dispose()
     return 0

@@ -3,7 +3,8 @@
 The sample regions are registered LIVE; every region gets its members; then, so that a newcomer can settle at once,
 member 1 (employee) and member 2 (employee, contributions lapsed) each grant
 member 3 (resident), in that filing order, and both are funded: 30.00 and
-1,000.00 yuan. Where the province requires an office review, the seed
+1,000.00 yuan. Xingtai's (130500) member 3 then has a little history in
+Tangshan (130200), so that there is clearing to look at (``_seed_history``). Where the province requires an office review, the seed
 approves as the region's office would. Re-running is harmless: member reports
 that change nothing write nothing, and the bindings, approvals and funding
 carry fixed request ids, so a second run replays the first.
@@ -16,7 +17,7 @@ registered region that is not a sample region. A sample database, seeded before,
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from sqlalchemy import Engine, func, inspect, select, tuple_
@@ -25,12 +26,14 @@ from gateway import policies
 from gateway.domain.bindings import Party, Status
 from gateway.domain.identity import IdHasher
 from gateway.domain.members import MemberReport
-from gateway.domain.policies import Policy
+from gateway.domain.clock import CHINA
+from gateway.domain.policies import Policy, Use
+from gateway.domain.settlements import Claim, CredentialType, Institution, InstitutionKind
 from gateway.domain.regions import Scoped
 from gateway.domain.relationships import Relationship
 from gateway.domain import rollout
 from gateway.sample import REGIONS, Region, members_of
-from gateway.service import accounts, bindings
+from gateway.service import accounts, bindings, settlements
 from gateway.service.members import report_members
 from gateway.service.once import RequestKey, in_transaction
 from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
@@ -82,7 +85,30 @@ def seed(engine: Engine, hasher: IdHasher) -> dict[str, int]:
     register_regions(engine)
     uow = unit_of_work.factory(engine)
     in_force = policies.load()
-    return {region.admdvs: _seed_region(uow, in_force, hasher, region.admdvs) for region in REGIONS}
+    counts = {region.admdvs: _seed_region(uow, in_force, hasher, region.admdvs) for region in REGIONS}
+    _seed_history(uow, in_force, hasher)
+    return counts
+
+
+HISTORY_FROM, HISTORY_IN = "130500", "130200"  # Xingtai's member 3, treated in Tangshan (Hebei shares province-wide)
+
+
+def _seed_history(uow: UnitOfWorkFactory, in_force: dict[str, Policy], hasher: IdHasher) -> None:
+    """Clearing to look at: three days before the first seed, Xingtai's member 3 pays 50.00 yuan of a bill in
+    Tangshan (30.00 and 20.00 from her two grantors); two days before, 12.00 of another, and Tangshan refunds
+    5.00 of the first. Those windows have ended, so the gateway closes them when it starts. The request ids are
+    fixed: a later seed replays these, whatever the day."""
+    patient = Party(HISTORY_FROM, f"{HISTORY_FROM}000003")
+    holder = hasher(members_of(HISTORY_FROM)[2].id_number)
+    today = datetime.now(CHINA).replace(hour=10, minute=0, second=0, microsecond=0)
+    for n, (days, personal) in enumerate([(3, 5_000), (2, 1_200)], start=1):
+        claim = Claim(patient, CredentialType.E_VOUCHER, holder, Institution(
+            f"H{HISTORY_IN}0001", InstitutionKind.HOSPITAL, True, HISTORY_IN), Use.OUTPATIENT, personal + 3_000,
+            3_000, personal, frozenset(), (), False)
+        settlements.settle(uow, in_force, HISTORY_IN, claim, f"seed-history-{n}", _key(HISTORY_IN, "settle", str(n)),
+                           lambda s: b"", today - timedelta(days=days))
+    settlements.reverse(uow, HISTORY_IN, Scoped(HISTORY_IN, "seed-history-1"), 500,
+                        _key(HISTORY_IN, "refund", "1"), lambda s: b"", today - timedelta(days=2, hours=-1))
 
 
 def _seed_region(uow: UnitOfWorkFactory, in_force: dict[str, Policy], hasher: IdHasher, region: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from gateway.domain.clearing import (ClearingLine, Figures, Statement, differing, has_ended, statement, window_end,
                                      window_of)
@@ -205,3 +205,23 @@ def confirm_once(uow_factory: UnitOfWorkFactory, region: str, day: date, verdict
                  key: RequestKey, render: Callable[[StatementView], bytes]) -> bytes:
     return run_once(uow_factory, key, lambda uow: confirm(uow, region, day, verdict, reason, actor,
                                                           datetime.now(timezone.utc)), render)
+
+
+CSV_HEADER = ("name", "kind", "payer_region", "payee_region", "amount_fen", "time")
+
+
+def statement_csv(uow: UnitOfWork, region: str, day: date, page: int = 1000) -> Iterator[tuple[Any, ...]]:
+    """The region's statement of a closed window as CSV rows: its lines in order of name, a page at a time,
+    then one summary row per counterparty (``counterparty:{admdvs}``, its figures) and the totals."""
+    view = _view(uow, region, day)
+    yield CSV_HEADER
+    after = ""
+    while rows := uow.clearing.lines(day, region, after, None, page):
+        for r in rows:
+            yield r.name, r.kind, r.payer_region, r.payee_region, r.amount, r.at.isoformat()
+        after = rows[-1].name
+    names = [name for name, _ in Figures().items()]
+    yield ("summary", *names, "net_fen")
+    for other, figures in [*view.statement.counterparties.items(), ("all", view.statement.totals)]:
+        yield (f"counterparty:{other}" if other != "all" else "totals", *(v for _, v in figures.items()),
+               figures.net_fen)
