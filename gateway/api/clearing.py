@@ -99,6 +99,36 @@ def render_statement(view: service.StatementView) -> bytes:
     return statement_message(view).SerializeToString()
 
 
+def _lines(lines: Any, after: str, problems: Violations) -> list[tuple[str, int]]:
+    """(name, fen) of a message's lines, checked: each a line's name, in ascending order after ``after``."""
+    if len(lines) > MAX_LINES_A_MESSAGE:
+        problems.add("lines", f"at most {MAX_LINES_A_MESSAGE} a message")
+    found, last = [], after
+    for i, line in enumerate(lines[:MAX_LINES_A_MESSAGE]):
+        if not LINE.fullmatch(line.name):
+            problems.add(f"lines[{i}].name", "must be a clearing line's name, "
+                         "regions/{T}/settlements/{id}/lines/{n} or .../refunds/{k}/lines/{n}")
+        elif line.name <= last:
+            problems.add(f"lines[{i}].name", "the lines must come in ascending order of name (byte order), each "
+                         f"once: this one is not after {last}")
+        if not 1 <= line.amount_fen <= MAX_FEN:
+            problems.add(f"lines[{i}].amount_fen", "must be a positive amount in fen")
+        last = max(last, line.name)
+        found.append((line.name, line.amount_fen))
+    return found
+
+
+def _differences(found: LineDifferences) -> pb.ReconcileClearingLinesResponse:
+    return pb.ReconcileClearingLinesResponse(
+        result=pb.RECONCILIATION_RESULT_MATCH if found.clean else pb.RECONCILIATION_RESULT_MISMATCH,
+        only_at_gateway=[pb.ReconciledLine(name=n, amount_fen=a) for n, a in found.only_at_gateway],
+        only_at_region=[pb.ReconciledLine(name=n, amount_fen=a) for n, a in found.only_at_region],
+        amounts_differ=[pb.AmountDifference(name=n, gateway_amount_fen=g, region_amount_fen=r)
+                        for n, g, r in found.amounts_differ],
+        only_at_gateway_count=found.counts["only_at_gateway"], only_at_region_count=found.counts["only_at_region"],
+        amounts_differ_count=found.counts["amounts_differ"], matched_count=found.counts["matched"])
+
+
 class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
     def __init__(self, db: Runner, hasher: IdHasher) -> None:
         self._db = db
@@ -189,51 +219,52 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         """Merges the region's lines, message by message, with the gateway's of the same name range: memory
         holds one message and one page of the gateway's lines, whatever the window's size."""
         found = LineDifferences(cap=1000)
-        statement, region, day, last, compared = "", "", date.min, "", ""
+        statement, region, day, last = "", "", date.min, ""
         async for message in request_iterator:
             problems = Violations()
             if not statement:
-                region, day = parse_statement(message.name, problems)
-                problems.raise_if_any()
-                require_own_region(caller, region)
-                await self._db(service.get_statement, region, day)  # refused while the window is open
+                region, day = await self._statement(message.name, caller)
                 statement = message.name
             elif message.name and message.name != statement:
                 problems.add("name", f"only the first message names the statement ({statement})")
-            if len(message.lines) > MAX_LINES_A_MESSAGE:
-                problems.add("lines", f"at most {MAX_LINES_A_MESSAGE} a message")
-            theirs = []
-            for i, line in enumerate(message.lines[:MAX_LINES_A_MESSAGE]):
-                if not LINE.fullmatch(line.name):
-                    problems.add(f"lines[{i}].name", "must be a clearing line's name, "
-                                 "regions/{T}/settlements/{id}/lines/{n} or .../refunds/{k}/lines/{n}")
-                elif line.name <= last:
-                    problems.add(f"lines[{i}].name", "the lines must come in ascending order of name (byte "
-                                 f"order), each once: this one is not after {last}")
-                if not 1 <= line.amount_fen <= MAX_FEN:
-                    problems.add(f"lines[{i}].amount_fen", "must be a positive amount in fen")
-                last = max(last, line.name)
-                theirs.append((line.name, line.amount_fen))
+            theirs = _lines(message.lines, last, problems)
             problems.raise_if_any()
             if theirs:
-                compared = await self._compare(region, day, compared, theirs[-1][0], theirs, found)
+                await self._compare(region, day, last, theirs[-1][0], theirs, found)
+                last = theirs[-1][0]
         if not statement:
-            raise Refusal(Category.INVALID_ARGUMENT, "MALFORMED_REQUEST", "no message: the first names the "
-                          "statement", violations=())
-        await self._compare(region, day, compared, None, [], found)
-        return pb.ReconcileClearingLinesResponse(
-            result=pb.RECONCILIATION_RESULT_MATCH if found.clean else pb.RECONCILIATION_RESULT_MISMATCH,
-            only_at_gateway=[pb.ReconciledLine(name=n, amount_fen=a) for n, a in found.only_at_gateway],
-            only_at_region=[pb.ReconciledLine(name=n, amount_fen=a) for n, a in found.only_at_region],
-            amounts_differ=[pb.AmountDifference(name=n, gateway_amount_fen=g, region_amount_fen=r)
-                            for n, g, r in found.amounts_differ],
-            only_at_gateway_count=found.counts["only_at_gateway"], only_at_region_count=found.counts["only_at_region"],
-            amounts_differ_count=found.counts["amounts_differ"], matched_count=found.counts["matched"])
+            raise Refusal(Category.INVALID_ARGUMENT, "MALFORMED_REQUEST", "no message: the first names the statement")
+        await self._compare(region, day, last, None, [], found)
+        return _differences(found)
+
+    @rpc(Kind.REGION)
+    async def ReconcileClearingLinesPage(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
+        problems = Violations()
+        if request.after and not LINE.fullmatch(request.after):
+            problems.add("after", "empty for the first page, else the name of the previous page's last line")
+        theirs = _lines(request.lines, request.after, problems)
+        if not theirs and not request.last_page:
+            problems.add("lines", "required, except on the last page")
+        parse_statement(request.name, problems)
+        problems.raise_if_any()
+        region, day = await self._statement(request.name, caller)
+        found = LineDifferences(cap=1000)
+        await self._compare(region, day, request.after, None if request.last_page else theirs[-1][0], theirs, found)
+        return _differences(found)
+
+    async def _statement(self, name: str, caller: Principal) -> tuple[str, date]:
+        """The caller's own closed statement (refused while its window is open)."""
+        problems = Violations()
+        region, day = parse_statement(name, problems)
+        problems.raise_if_any()
+        require_own_region(caller, region)
+        await self._db(service.get_statement, region, day)
+        return region, day
 
     async def _compare(self, region: str, day: date, after: str, upto: str | None, theirs: list[tuple[str, int]],
-                       found: LineDifferences) -> str:
+                       found: LineDifferences) -> None:
         """Compares the names in (after, upto] (to the end if ``upto`` is None), a page of the gateway's at a
-        time; returns where it stopped."""
+        time."""
         i = 0
         while True:
             ours = await self._db(service.gateway_lines, region, day, after, upto, COMPARE_PAGE)
@@ -244,6 +275,6 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
             merge(ours, theirs[i:j], found)
             i = j
             if len(ours) < COMPARE_PAGE:
-                return upto or after
+                return
             after = bound  # type: ignore[assignment]
 

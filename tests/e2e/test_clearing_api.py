@@ -194,3 +194,20 @@ def test_todays_settlement_through_the_api_lands_in_todays_open_window(gateway):
     rest = clearing(gateway).ListClearingWindows(pb.ListClearingWindowsRequest(
         page_token=windows.next_page_token), timeout=T).clearing_windows
     assert f"clearingWindows/{DAY}" in [w.name for w in rest] and f"clearingWindows/{TODAY}" not in [w.name for w in rest]
+
+
+def test_detail_reconciliation_in_pages_keeps_nothing_between_them(gateway):
+    """Each page covers the names after the previous page's last; the last page runs to the end. Here the region
+    sends the first line, then a last page without the third: the third is only at the gateway."""
+    closed(gateway, DAY)
+    ours = lines_of(gateway)
+    first = clearing(gateway).ReconcileClearingLinesPage(pb.ReconcileClearingLinesPageRequest(
+        name=STATEMENT, lines=ours[:1]), timeout=T)
+    assert (first.result, first.matched_count) == (pb.RECONCILIATION_RESULT_MATCH, 1)
+    last = clearing(gateway).ReconcileClearingLinesPage(pb.ReconcileClearingLinesPageRequest(
+        name=STATEMENT, after=ours[0].name, lines=ours[1:2], last_page=True), timeout=T)
+    assert last.result == pb.RECONCILIATION_RESULT_MISMATCH and list(last.only_at_gateway) == [ours[2]]
+    assert last.matched_count == 1
+    code, _, _, violations = refused(clearing(gateway).ReconcileClearingLinesPage, pb.ReconcileClearingLinesPageRequest(
+        name=STATEMENT, after=ours[1].name, lines=ours[:1]))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and [f for f, _ in violations] == ["lines[0].name"]

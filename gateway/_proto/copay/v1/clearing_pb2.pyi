@@ -240,6 +240,18 @@ class ReconcileClearingLinesRequest(_message.Message):
     lines: _containers.RepeatedCompositeFieldContainer[ReconciledLine]
     def __init__(self, name: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReconciledLine, _Mapping]]] = ...) -> None: ...
 
+class ReconcileClearingLinesPageRequest(_message.Message):
+    __slots__ = ("name", "after", "lines", "last_page")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    LAST_PAGE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    after: str
+    lines: _containers.RepeatedCompositeFieldContainer[ReconciledLine]
+    last_page: bool
+    def __init__(self, name: _Optional[str] = ..., after: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReconciledLine, _Mapping]]] = ..., last_page: _Optional[bool] = ...) -> None: ...
+
 class AmountDifference(_message.Message):
     __slots__ = ("name", "gateway_amount_fen", "region_amount_fen")
     NAME_FIELD_NUMBER: _ClassVar[int]

@@ -84,6 +84,11 @@ class ClearingServiceStub:
                 request_serializer=copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesRequest.SerializeToString,
                 response_deserializer=copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesResponse.FromString,
                 _registered_method=True)
+        self.ReconcileClearingLinesPage = channel.unary_unary(
+                '/copay.v1.ClearingService/ReconcileClearingLinesPage',
+                request_serializer=copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesPageRequest.SerializeToString,
+                response_deserializer=copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesResponse.FromString,
+                _registered_method=True)
 
 
 class ClearingServiceServicer:
@@ -157,6 +162,15 @@ class ClearingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReconcileClearingLinesPage(self, request, context):
+        """The same in pages, one call each, nothing kept between them: each page
+        covers the names after `after` (the previous page's last name; empty for
+        the first) up to its own last line, and the last page to the end.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClearingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -193,6 +207,11 @@ def add_ClearingServiceServicer_to_server(servicer, server):
             'ReconcileClearingLines': grpc.stream_unary_rpc_method_handler(
                     servicer.ReconcileClearingLines,
                     request_deserializer=copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesRequest.FromString,
+                    response_serializer=copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesResponse.SerializeToString,
+            ),
+            'ReconcileClearingLinesPage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReconcileClearingLinesPage,
+                    request_deserializer=copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesPageRequest.FromString,
                     response_serializer=copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesResponse.SerializeToString,
             ),
     }
@@ -399,6 +418,33 @@ class ClearingService:
             target,
             '/copay.v1.ClearingService/ReconcileClearingLines',
             copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesRequest.SerializeToString,
+            copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReconcileClearingLinesPage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/copay.v1.ClearingService/ReconcileClearingLinesPage',
+            copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesPageRequest.SerializeToString,
             copay_dot_v1_dot_clearing__pb2.ReconcileClearingLinesResponse.FromString,
             options,
             channel_credentials,
