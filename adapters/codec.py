@@ -16,6 +16,10 @@ infno  local                                       canonical
 1101  member facts (baseinfo + insuinfo), a list   MembersService.BatchUpsertMembers
 9101  file a binding (备案)                        BindingsService.CreateBinding
 9102  revoke a binding (解除)                      BindingsService.RevokeBinding
+3260  a clearing statement (清算明细)              ClearingService.GetClearingStatement
+3261  confirm or dispute it (清算确认)             ClearingService.ConfirmClearingStatement
+3201  reconcile totals (对总账)                    ClearingService.ReconcileClearingTotals
+3202  reconcile the detail, a page (对明细账)      ClearingService.ReconcileClearingLinesPage
 2206  pre-settlement (预结算)                      SettlementsService.PreSettle
 2207  settlement (结算)                            SettlementsService.Settle
 2208  settlement reversal (撤销/退费)              SettlementsService.ReverseSettlement
@@ -36,12 +40,17 @@ from google.protobuf.message import Message
 from adapters import amounts, tables
 from adapters.envelope import YUAN, CodecError, Envelope, parse
 from gateway._proto.copay.v1 import bindings_pb2 as bpb
+from gateway._proto.copay.v1 import clearing_pb2 as cpb
 from gateway._proto.copay.v1 import members_pb2 as mpb
 from gateway._proto.copay.v1 import settlements_pb2 as spb
 
 METHODS = {"1101": "copay.v1.MembersService/BatchUpsertMembers", "9101": "copay.v1.BindingsService/CreateBinding",
            "9102": "copay.v1.BindingsService/RevokeBinding", "2206": "copay.v1.SettlementsService/PreSettle",
-           "2207": "copay.v1.SettlementsService/Settle", "2208": "copay.v1.SettlementsService/ReverseSettlement"}
+           "2207": "copay.v1.SettlementsService/Settle", "2208": "copay.v1.SettlementsService/ReverseSettlement",
+           "3260": "copay.v1.ClearingService/GetClearingStatement",
+           "3261": "copay.v1.ClearingService/ConfirmClearingStatement",
+           "3201": "copay.v1.ClearingService/ReconcileClearingTotals",
+           "3202": "copay.v1.ClearingService/ReconcileClearingLinesPage"}
 MEDICAL = {spb.USE_OUTPATIENT, spb.USE_INPATIENT, spb.USE_PHARMACY}
 
 
@@ -144,17 +153,18 @@ class ProvinceCodec:
     def field(self, infno: str, canonical: str) -> str:
         """The local name of a canonical request's field (as a refusal's violations name them), e.g.
         ``claim.personal_part_fen`` -> ``psn_part_amt``; a field with no local counterpart keeps its name."""
-        if canonical == "name":  # the resource a 9102 or 2208 names
-            return self.n("bind_id" if infno.startswith("91") else "setl_id")
+        if canonical == "name":  # the resource a 9102, 2208 or 32xx names
+            return self.n({"9": "bind_id", "2": "setl_id", "3": "stmt_date"}[infno[0]])
+        names = _CLEARING_FIELDS if infno.startswith("32") else _LOCAL_FIELDS
         indexes = re.findall(r"\[([0-9]+)\]", canonical)
         path = re.sub(r"\[[0-9]+\]", "[]", canonical)
-        while path and path not in _LOCAL_FIELDS:
+        while path and path not in names:
             path = path.rpartition(".")[0]
         if not path:
             return canonical
         national = iter(indexes)
         local = ".".join(self.n(part.removesuffix("[]")) + ("[]" if part.endswith("[]") else "")
-                         for part in _LOCAL_FIELDS[path].split("."))
+                         for part in names[path].split("."))
         return re.sub(r"\[\]", lambda _: f"[{next(national, '')}]", local)
 
     def err_msg(self, reason: str, rule: str | None, message: str, violations: list[tuple[str, str]]) -> str:
@@ -468,9 +478,137 @@ _LOCAL_FIELDS = {
     "amount_fen": "refd_amt",
 }
 
+# --- clearing (3260, 3261, 3201, 3202): a statement is the caller's own, of one day (stmt_date) -----------
+
+FIGURES = {"payable_count": "pay_cnt", "payable_fen": "pay_sumamt", "payable_refund_count": "pay_refd_cnt",
+           "payable_refund_fen": "pay_refd_sumamt", "receivable_count": "recv_cnt", "receivable_fen": "recv_sumamt",
+           "receivable_refund_count": "recv_refd_cnt", "receivable_refund_fen": "recv_refd_sumamt"}
+"""A statement's figures, canonical -> national-style name: counts as digit strings, sums as money."""
+_COUNT = re.compile(r"0|[1-9][0-9]{0,11}")
+
+
+def _statement(c: ProvinceCodec, e: Envelope, caller: str) -> str:
+    return f"regions/{caller}/clearingStatements/{c.text_in(e.input, 'stmt_date')}"
+
+
+def _day_of(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def _figures_in(c: ProvinceCodec, data: Mapping[str, Any]) -> cpb.ClearingFigures:
+    figures = cpb.ClearingFigures()
+    for canonical, national in FIGURES.items():
+        if canonical.endswith("_fen"):
+            setattr(figures, canonical, c.fen_in(data, national))
+        else:
+            value = data.get(c.n(national))
+            if not isinstance(value, str) or not _COUNT.fullmatch(value):
+                raise CodecError(c.n(national), "required: a count, as a string of digits such as \"12\"")
+            setattr(figures, canonical, int(value))
+    return figures
+
+
+def _figures_out(c: ProvinceCodec, figures: cpb.ClearingFigures) -> dict[str, str]:
+    out = {c.n(national): c.money(getattr(figures, canonical)) if canonical.endswith("_fen")
+           else str(getattr(figures, canonical)) for canonical, national in FIGURES.items()}
+    out[c.n("net_amt")] = c.money(figures.net_fen)
+    return out
+
+
+def _value_out(c: ProvinceCodec, figure: str, value: int) -> str:
+    return c.money(value) if figure.endswith("_fen") else str(value)
+
+
+def decode_3260(c: ProvinceCodec, e: Envelope, caller: str) -> Message:
+    return cpb.GetClearingStatementRequest(name=_statement(c, e, caller))
+
+
+def encode_3260(c: ProvinceCodec, r: cpb.GetClearingStatementRequest, caller: str) -> tuple[dict, dict]:
+    return {c.n("stmt_date"): _day_of(r.name)}, {}
+
+
+def decode_3261(c: ProvinceCodec, e: Envelope, caller: str) -> Message:
+    return cpb.ConfirmClearingStatementRequest(name=_statement(c, e, caller), request_id=e.msgid,
+                                               verdict=c.code_in(e.input, "cnfm_flag", "cnfm_flag"),
+                                               reason=c.text_in(e.input, "memo", required=False))
+
+
+def encode_3261(c: ProvinceCodec, r: cpb.ConfirmClearingStatementRequest, caller: str) -> tuple[dict, dict]:
+    body = {c.n("stmt_date"): _day_of(r.name), c.n("cnfm_flag"): c.code_out(r.verdict, "cnfm_flag")}
+    if r.reason:
+        body[c.n("memo")] = r.reason
+    return body, {}
+
+
+def output_statement(c: ProvinceCodec, r: cpb.ClearingStatement, _: Mapping[str, int]) -> dict[str, Any]:
+    latest = r.confirmations[-1].verdict if r.confirmations else 0
+    return {c.n("stmt_date"): _day_of(r.name), c.n("cnfm_flag"): c.code_out(latest, "cnfm_flag") if latest else "",
+            c.n("stmt_sum"): _figures_out(c, r.totals),
+            c.n("clr_detail"): [{c.n("admdvs"): p.region, **_figures_out(c, p.figures)} for p in r.counterparties]}
+
+
+def decode_3201(c: ProvinceCodec, e: Envelope, caller: str) -> Message:
+    return cpb.ReconcileClearingTotalsRequest(name=_statement(c, e, caller), totals=_figures_in(c, e.input))
+
+
+def encode_3201(c: ProvinceCodec, r: cpb.ReconcileClearingTotalsRequest, caller: str) -> tuple[dict, dict]:
+    body = _figures_out(c, r.totals)
+    body.pop(c.n("net_amt"))
+    return {c.n("stmt_date"): _day_of(r.name), **body}, {}
+
+
+def output_3201(c: ProvinceCodec, r: cpb.ReconcileClearingTotalsResponse, _: Mapping[str, int]) -> dict[str, Any]:
+    return {c.n("stmt_rslt"): "0" if r.result == cpb.RECONCILIATION_RESULT_MATCH else "1",
+            c.n("stmt_sum"): _figures_out(c, r.gateway_totals),
+            c.n("diff_list"): [{c.n("item"): c.n(FIGURES[d.figure]), c.n("gw_val"): _value_out(c, d.figure, d.gateway_value),
+                                c.n("local_val"): _value_out(c, d.figure, d.region_value)} for d in r.differences]}
+
+
+def decode_3202(c: ProvinceCodec, e: Envelope, caller: str) -> Message:
+    i = e.input
+    request = cpb.ReconcileClearingLinesPageRequest(name=_statement(c, e, caller),
+                                                    after=c.text_in(i, "begin_after", required=False),
+                                                    last_page=c.text_in(i, "end_flag", required=False) == "1")
+    for k, item in enumerate(_list(i, c.n("detail"), 1000)):
+        at = f"{c.n('detail')}[{k}]"
+        item = _object(item, at)
+        request.lines.add(name=c.text_in(item, "clr_line_id", at=at), amount_fen=c.fen_in(item, "amt"))
+    return request
+
+
+def encode_3202(c: ProvinceCodec, r: cpb.ReconcileClearingLinesPageRequest, caller: str) -> tuple[dict, dict]:
+    body: dict[str, Any] = {c.n("stmt_date"): _day_of(r.name),
+                            c.n("detail"): [{c.n("clr_line_id"): line.name, c.n("amt"): c.money(line.amount_fen)}
+                                            for line in r.lines]}
+    if r.after:
+        body[c.n("begin_after")] = r.after
+    if r.last_page:
+        body[c.n("end_flag")] = "1"
+    return body, {}
+
+
+def output_3202(c: ProvinceCodec, r: cpb.ReconcileClearingLinesResponse, _: Mapping[str, int]) -> dict[str, Any]:
+    def lines(found: Any) -> list[dict[str, str]]:
+        return [{c.n("clr_line_id"): line.name, c.n("amt"): c.money(line.amount_fen)} for line in found]
+    return {c.n("stmt_rslt"): "0" if r.result == cpb.RECONCILIATION_RESULT_MATCH else "1",
+            c.n("only_gw"): lines(r.only_at_gateway), c.n("only_local"): lines(r.only_at_region),
+            c.n("amt_diff"): [{c.n("clr_line_id"): d.name, c.n("gw_amt"): c.money(d.gateway_amount_fen),
+                               c.n("local_amt"): c.money(d.region_amount_fen)} for d in r.amounts_differ],
+            c.n("only_gw_cnt"): str(r.only_at_gateway_count), c.n("only_local_cnt"): str(r.only_at_region_count),
+            c.n("amt_diff_cnt"): str(r.amounts_differ_count), c.n("match_cnt"): str(r.matched_count)}
+
+
+_CLEARING_FIELDS = {"totals": "input", **{f"totals.{k}": v for k, v in FIGURES.items()}, "verdict": "cnfm_flag",
+                    "reason": "memo", "after": "begin_after", "lines": "detail", "lines[]": "detail[]",
+                    "lines[].name": "detail[].clr_line_id", "lines[].amount_fen": "detail[].amt",
+                    "request_id": "msgid"}
+
 _DECODERS = {"1101": decode_1101, "9101": decode_9101, "9102": decode_9102, "2206": decode_2206,
-             "2207": decode_2207, "2208": decode_2208}
+             "2207": decode_2207, "2208": decode_2208, "3260": decode_3260, "3261": decode_3261, "3201": decode_3201,
+             "3202": decode_3202}
 _ENCODERS = {"1101": encode_1101, "9101": encode_9101, "9102": encode_9102, "2206": encode_2206,
-             "2207": encode_2207, "2208": encode_2208}
+             "2207": encode_2207, "2208": encode_2208, "3260": encode_3260, "3261": encode_3261, "3201": encode_3201,
+             "3202": encode_3202}
 _OUTPUTS = {"1101": output_1101, "9101": output_binding, "9102": output_binding, "2206": output_quote,
-            "2207": output_settlement, "2208": output_settlement}
+            "2207": output_settlement, "2208": output_settlement, "3260": output_statement, "3261": output_statement,
+            "3201": output_3201, "3202": output_3202}

@@ -18,11 +18,13 @@ same thing, the first listed is the one the gateway writes.
   goods (R7): 901 health supplements, 902 cosmetics, 903 daily goods.
 * ``fixmedins_type`` 定点医药机构类型: 1 medical institution, 2 retail pharmacy.
 * ``bind_stas``, ``revoke_rea``: binding status and revocation reason (this interface's own codes).
+* ``cnfm_flag``: a statement confirmed (1) or disputed (0), for 3261.
 """
 
 from __future__ import annotations
 
 from gateway._proto.copay.v1 import bindings_pb2 as b
+from gateway._proto.copay.v1 import clearing_pb2 as c
 from gateway._proto.copay.v1 import members_pb2 as m
 from gateway._proto.copay.v1 import settlements_pb2 as s
 
@@ -53,6 +55,7 @@ NATIONAL: dict[str, dict[str, int]] = {
     "fixmedins_type": {"1": s.INSTITUTION_KIND_HOSPITAL, "2": s.INSTITUTION_KIND_PHARMACY},
     "bind_stas": {"1": b.BINDING_STATUS_PENDING_CONFIRMATION, "2": b.BINDING_STATUS_PENDING_REVIEW,
                   "3": b.BINDING_STATUS_ACTIVE, "4": b.BINDING_STATUS_REVOKED, "5": b.BINDING_STATUS_ENDED},
+    "cnfm_flag": {"1": c.CLEARING_VERDICT_CONFIRMED, "0": c.CLEARING_VERDICT_DISPUTED},
     "revoke_rea": {"1": b.TRANSITION_CAUSE_GRANTOR_REQUEST, "2": b.TRANSITION_CAUSE_BENEFICIARY_REQUEST,
                    "3": b.TRANSITION_CAUSE_CONFIRMATION_DECLINED, "4": b.TRANSITION_CAUSE_REVIEW_REJECTED},
 }

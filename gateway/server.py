@@ -131,9 +131,10 @@ async def serve(settings: Settings) -> int:
     accounts_pb2_grpc.add_AccountsServiceServicer_to_server(accounts, server)
     settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(settlements, server)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(db, hasher, in_force), server)
-    clearing_pb2_grpc.add_ClearingServiceServicer_to_server(ClearingServicer(db, hasher), server)
+    clearing_servicer = ClearingServicer(db, hasher)
+    clearing_pb2_grpc.add_ClearingServiceServicer_to_server(clearing_servicer, server)
     exchange_pb2_grpc.add_LocalExchangeServiceServicer_to_server(
-        LocalExchangeServicer(members, bindings, settlements, accounts), server)
+        LocalExchangeServicer(members, bindings, settlements, accounts, clearing_servicer), server)
     diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -19,6 +19,7 @@ from gateway._proto.copay.v1 import exchange_pb2_grpc
 from gateway.api.accounts import AccountsServicer
 from gateway.api.auth import rpc
 from gateway.api.bindings import BindingsServicer
+from gateway.api.clearing import ClearingServicer
 from gateway.api.members import MembersServicer
 from gateway.api.settlements import SettlementsServicer
 from gateway.api.vocabulary import wire_metadata
@@ -30,7 +31,7 @@ Handler = Callable[[Message, Any], Awaitable[Message]]
 
 class LocalExchangeServicer(exchange_pb2_grpc.LocalExchangeServiceServicer):
     def __init__(self, members: MembersServicer, bindings: BindingsServicer, settlements: SettlementsServicer,
-                 accounts: AccountsServicer) -> None:
+                 accounts: AccountsServicer, clearing: ClearingServicer) -> None:
         self._accounts = accounts
         self._handlers: dict[str, Handler] = {
             "copay.v1.MembersService/BatchUpsertMembers": members.BatchUpsertMembers,
@@ -38,7 +39,11 @@ class LocalExchangeServicer(exchange_pb2_grpc.LocalExchangeServiceServicer):
             "copay.v1.BindingsService/RevokeBinding": bindings.RevokeBinding,
             "copay.v1.SettlementsService/PreSettle": settlements.PreSettle,
             "copay.v1.SettlementsService/Settle": settlements.Settle,
-            "copay.v1.SettlementsService/ReverseSettlement": settlements.ReverseSettlement}
+            "copay.v1.SettlementsService/ReverseSettlement": settlements.ReverseSettlement,
+            "copay.v1.ClearingService/GetClearingStatement": clearing.GetClearingStatement,
+            "copay.v1.ClearingService/ConfirmClearingStatement": clearing.ConfirmClearingStatement,
+            "copay.v1.ClearingService/ReconcileClearingTotals": clearing.ReconcileClearingTotals,
+            "copay.v1.ClearingService/ReconcileClearingLinesPage": clearing.ReconcileClearingLinesPage}
 
     @rpc(Kind.REGION)
     async def Exchange(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]

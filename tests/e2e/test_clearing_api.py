@@ -3,6 +3,7 @@ the service layer (the API can only settle today); the gateway closes those wind
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date, datetime, timedelta, timezone
 
@@ -211,3 +212,42 @@ def test_detail_reconciliation_in_pages_keeps_nothing_between_them(gateway):
     code, _, _, violations = refused(clearing(gateway).ReconcileClearingLinesPage, pb.ReconcileClearingLinesPageRequest(
         name=STATEMENT, after=ours[1].name, lines=ours[:1]))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and [f for f, _ in violations] == ["lines[0].name"]
+
+
+def exchange(gw, payload: dict) -> dict:  # type: ignore[no-untyped-def]
+    from gateway._proto.copay.v1 import exchange_pb2, exchange_pb2_grpc
+    stub = exchange_pb2_grpc.LocalExchangeServiceStub(gw.channel("region-421000"))
+    return json.loads(stub.Exchange(exchange_pb2.ExchangeRequest(payload=json.dumps(payload)), timeout=T).payload)
+
+
+def test_a_province_reconciles_in_its_own_schema(gateway):
+    """3260, 3201, 3202 and 3261 through LocalExchangeService, as Jingzhou's (Hubei: national names) system sends
+    them: the same statement, the same differences, in yuan and local names."""
+    closed(gateway, DAY)
+    statement = exchange(gateway, {"infno": "3260", "msgid": "JZ-3260-1", "input": {"stmt_date": str(DAY)}})
+    assert statement["infcode"] == 0, statement
+    assert statement["output"]["stmt_sum"]["recv_sumamt"] == "60.00" and statement["output"]["stmt_sum"]["net_amt"] \
+        == "60.00" and statement["output"]["clr_detail"][0]["admdvs"] == "420100"
+    totals = {"pay_cnt": "0", "pay_sumamt": "0.00", "pay_refd_cnt": "0", "pay_refd_sumamt": "0.00", "recv_cnt": "3",
+              "recv_sumamt": "59.99", "recv_refd_cnt": "0", "recv_refd_sumamt": "0.00"}
+    differs = exchange(gateway, {"infno": "3201", "msgid": "JZ-3201-1", "input": {"stmt_date": str(DAY), **totals}})
+    assert differs["output"]["stmt_rslt"] == "1" and differs["output"]["diff_list"] == [
+        {"item": "recv_sumamt", "gw_val": "60.00", "local_val": "59.99"}]
+    ours = lines_of(gateway)
+    detail = [{"clr_line_id": line.name, "amt": f"{line.amount_fen // 100}.{line.amount_fen % 100:02d}"}
+              for line in ours]
+    page = exchange(gateway, {"infno": "3202", "msgid": "JZ-3202-1", "input": {
+        "stmt_date": str(DAY), "end_flag": "1", "detail": detail[:2]}})
+    assert page["output"]["stmt_rslt"] == "1" and page["output"]["only_gw"] == [detail[2]], page
+    bad = exchange(gateway, {"infno": "3202", "msgid": "JZ-3202-2", "input": {
+        "stmt_date": str(DAY), "detail": [detail[1], detail[0]]}})
+    assert bad["infcode"] == -1 and "detail[1].clr_line_id" in bad["err_msg"], bad
+    missing = exchange(gateway, {"infno": "3201", "msgid": "JZ-3201-2", "input": {"stmt_date": str(DAY)}})
+    assert missing["infcode"] == -1 and "pay_cnt: required" in missing["err_msg"], missing
+    other = exchange(gateway, {"infno": "3260", "msgid": "JZ-3260-2", "input": {"stmt_date": str(TODAY)}})
+    assert other["infcode"] == -1 and other["err_msg"].startswith("WINDOW_OPEN"), other
+    disputed = exchange(gateway, {"infno": "3261", "msgid": "JZ-3261-1", "input": {
+        "stmt_date": str(DAY), "cnfm_flag": "0", "memo": "59.99 on our side"}})
+    assert disputed["output"]["cnfm_flag"] == "0", disputed
+    assert exchange(gateway, {"infno": "3261", "msgid": "JZ-3261-1", "input": {
+        "stmt_date": str(DAY), "cnfm_flag": "0", "memo": "59.99 on our side"}}) == disputed  # msgid: once

@@ -494,7 +494,7 @@ def test_a_status_code_of_the_other_table_is_refused(province, code):
 
 # --- the envelope: transaction codes, not JSON, not an object --------------------------------------------------
 
-KNOWN = "known: 1101, 2206, 2207, 2208, 9101, 9102"
+KNOWN = "known: 1101, 2206, 2207, 2208, 3201, 3202, 3260, 3261, 9101, 9102"
 ENVELOPES = [  # id, text of the payload (from the province's 2207), field, description regex
     ("infno-2299", lambda p: _envelope(p, infno="2299"), "infno",
      re.escape(f"2299 is not a transaction of this interface; {KNOWN}")),

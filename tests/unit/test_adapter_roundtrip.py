@@ -7,6 +7,7 @@ The generators stay inside what a local payload can say; each restriction is not
 from __future__ import annotations
 
 import functools
+from datetime import date
 import string
 
 import pytest
@@ -18,6 +19,7 @@ from google.protobuf.message import Message
 from adapters.codec import METHODS
 from adapters.provinces import CODECS, codec_of
 from gateway._proto.copay.v1 import bindings_pb2 as bpb
+from gateway._proto.copay.v1 import clearing_pb2 as cpb
 from gateway._proto.copay.v1 import members_pb2 as mpb
 from gateway._proto.copay.v1 import settlements_pb2 as spb
 
@@ -150,8 +152,41 @@ def request_2208(draw, province: str, caller: str, msgid: str) -> spb.ReverseSet
 
 
 REFUNDS = st.just(0) | st.integers(1, MAX_YUAN_FEN)
+DAYS = st.dates(min_value=date(2026, 1, 1), max_value=date(2030, 12, 31)).map(date.isoformat)
+LINE_NAMES = st.builds(lambda region, id_, n: f"regions/{region}/settlements/{id_}/lines/{n}",
+                       st.sampled_from(["110000", "420100"]), IDS, st.integers(0, 20))
+
+
+def statement(draw, caller: str) -> str:
+    return f"regions/{caller}/clearingStatements/{draw(DAYS)}"
+
+
+def request_3260(draw, province: str, caller: str, msgid: str) -> cpb.GetClearingStatementRequest:
+    return cpb.GetClearingStatementRequest(name=statement(draw, caller))  # the caller's own statement, always
+
+
+def request_3261(draw, province: str, caller: str, msgid: str) -> cpb.ConfirmClearingStatementRequest:
+    return cpb.ConfirmClearingStatementRequest(name=statement(draw, caller), request_id=msgid,
+                                               verdict=draw(enum(province, "cnfm_flag")), reason=draw(OPTIONAL_IDS))
+
+
+def request_3201(draw, province: str, caller: str, msgid: str) -> cpb.ReconcileClearingTotalsRequest:
+    # net_fen is the gateway's to work out: a region's totals never carry it.
+    fields = {f: draw(st.integers(0, MAX_YUAN_FEN if f.endswith("_fen") else 10**9))
+              for f in cpb.ClearingFigures.DESCRIPTOR.fields_by_name if f != "net_fen"}
+    return cpb.ReconcileClearingTotalsRequest(name=statement(draw, caller), totals=cpb.ClearingFigures(**fields))
+
+
+def request_3202(draw, province: str, caller: str, msgid: str) -> cpb.ReconcileClearingLinesPageRequest:
+    lines = sorted(set(draw(st.lists(LINE_NAMES, max_size=5))))
+    return cpb.ReconcileClearingLinesPageRequest(
+        name=statement(draw, caller), after=draw(st.just("") | LINE_NAMES), last_page=draw(st.booleans()),
+        lines=[cpb.ReconciledLine(name=n, amount_fen=draw(st.integers(1, MAX_YUAN_FEN))) for n in lines])
+
+
 REQUESTS = {"1101": request_1101, "9101": request_9101, "9102": request_9102, "2206": request_2206,
-            "2207": request_2207, "2208": request_2208}
+            "2207": request_2207, "2208": request_2208, "3260": request_3260, "3261": request_3261,
+            "3201": request_3201, "3202": request_3202}
 
 
 @st.composite

@@ -36,8 +36,9 @@ class LocalExchangeServiceStub:
     with `output`, or -1 with `err_msg` naming the refusal's reason and rule.
 
     Transactions: 1101 member facts, 9101 file a binding, 9102 revoke a binding,
-    2206 pre-settlement, 2207 settlement, 2208 reversal (see adapters/codec.py
-    and the README's section on provinces).
+    2206 pre-settlement, 2207 settlement, 2208 reversal, 3260 a clearing
+    statement, 3261 its confirmation, 3201 and 3202 reconciliation (see
+    adapters/codec.py and the README's section on provinces).
     """
 
     def __init__(self, channel):
@@ -64,8 +65,9 @@ class LocalExchangeServiceServicer:
     with `output`, or -1 with `err_msg` naming the refusal's reason and rule.
 
     Transactions: 1101 member facts, 9101 file a binding, 9102 revoke a binding,
-    2206 pre-settlement, 2207 settlement, 2208 reversal (see adapters/codec.py
-    and the README's section on provinces).
+    2206 pre-settlement, 2207 settlement, 2208 reversal, 3260 a clearing
+    statement, 3261 its confirmation, 3201 and 3202 reconciliation (see
+    adapters/codec.py and the README's section on provinces).
     """
 
     def Exchange(self, request, context):
@@ -101,8 +103,9 @@ class LocalExchangeService:
     with `output`, or -1 with `err_msg` naming the refusal's reason and rule.
 
     Transactions: 1101 member facts, 9101 file a binding, 9102 revoke a binding,
-    2206 pre-settlement, 2207 settlement, 2208 reversal (see adapters/codec.py
-    and the README's section on provinces).
+    2206 pre-settlement, 2207 settlement, 2208 reversal, 3260 a clearing
+    statement, 3261 its confirmation, 3201 and 3202 reconciliation (see
+    adapters/codec.py and the README's section on provinces).
     """
 
     @staticmethod
