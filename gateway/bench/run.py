@@ -282,9 +282,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", help="keep the database and logs here (default: a temporary folder)")
     parser.add_argument("--database-url", help="an empty database to use instead of a SQLite file in the workdir, "
                         "e.g. postgresql+psycopg://postgres@127.0.0.1/bench")
+    parser.add_argument("--clearing-lines", type=int, metavar="N",
+                        help="instead of the cases: load a clearing window of N lines into the (empty) database, "
+                             "then time its close, a statement and a region's detail")
     args = parser.parse_args(argv)
     folder = Path(args.workdir or tempfile.mkdtemp(prefix="copay-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
+    if args.clearing_lines:
+        from gateway.bench import clearing
+        engine = make_engine(args.database_url or f"sqlite:///{folder / 'clearing.db'}")
+        upgrade(engine)
+        print(clearing.measure(engine, args.clearing_lines))
+        engine.dispose()
+        return
     init_dev_pki(folder / "certs")
     url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
     engine = make_engine(url)

@@ -20,3 +20,10 @@ def test_bench_prints_every_case_without_errors(tmp_path: Path, capsys: pytest.C
     assert re.search(r"server: [\d,]+ units of work in [\d,]+ commits", out)
     assert "target (b) >= 50% of (a)" in out and "target (d) within 10% of (b)" in out
     assert re.search(r"^\(d\) vs \(b\): [+-]\d+% \(they took turns\)", out, re.M)
+
+
+def test_bench_times_a_clearing_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run.main(["--clearing-lines", "3000", "--workdir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert re.search(r"clearing window of 3,000 lines .*: close [\d.]+ s; a region's statement [\d.]+ ms; "
+                     r"its detail, [\d,]+ lines in pages of 1,000", out), out
