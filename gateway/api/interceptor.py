@@ -217,11 +217,18 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             return streamed
 
         async def written(given: Any, context: grpc.aio.ServicerContext) -> Any:
+            incoming = requests(given, context)
+            if one_answer:  # a client stream's first message is read before admission, as a unary call's is
+                try:
+                    async with asyncio.timeout(self._limits.stream_max_seconds):
+                        incoming = await _peeked(incoming)
+                except TimeoutError:
+                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "no first message in time")
             principal, started = await admit(context)
             refusal = None
             try:
                 async with asyncio.timeout(self._limits.stream_max_seconds):
-                    return await behavior(requests(given, context), _Counting(context, rpc))
+                    return await behavior(incoming, _Counting(context, rpc))
             except TimeoutError:
                 if one_answer:
                     await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the stream ran longer than the "
@@ -302,6 +309,18 @@ async def _parsed_each(parse: Callable[[bytes], Any] | None, raws: AsyncIterator
             yield _parsed(parse, raw, method)
         except Refusal as refusal:
             await context.abort_with_status(to_status(refusal))
+
+
+async def _peeked(messages: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """``messages`` with the first already read (a malformed one aborts now)."""
+    first = await anext(messages, None)
+
+    async def chained() -> AsyncIterator[Any]:
+        if first is not None:
+            yield first
+            async for message in messages:
+                yield message
+    return chained()
 
 
 def _malformed(method: str, error: Exception) -> Refusal:
