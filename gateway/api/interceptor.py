@@ -217,18 +217,18 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             return streamed
 
         async def written(given: Any, context: grpc.aio.ServicerContext) -> Any:
-            incoming = requests(given, context)
+            incoming = None
             if one_answer:  # a client stream's first message is read before admission, as a unary call's is
                 try:
                     async with asyncio.timeout(self._limits.stream_max_seconds):
-                        incoming = await _peeked(incoming)
+                        incoming = await _peeked(requests(given, context))
                 except TimeoutError:
                     await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "no first message in time")
             principal, started = await admit(context)
             refusal = None
             try:
                 async with asyncio.timeout(self._limits.stream_max_seconds):
-                    return await behavior(incoming, _Counting(context, rpc))
+                    return await behavior(incoming or requests(given, context), _Counting(context, rpc))
             except TimeoutError:
                 if one_answer:
                     await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the stream ran longer than the "
