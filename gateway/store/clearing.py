@@ -24,6 +24,9 @@ LOCK_CLASS = 0x436C  # the advisory-lock namespace of clearing windows ("Cl"); t
 LOCK_SHARED = text("SELECT pg_advisory_xact_lock_shared(:cls, :day)")
 LOCK_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:cls, :day)")
 IS_CLOSED = Direct(select(windows.c.day).where(windows.c.day == bindparam("day")))
+# Windows close in order, so a day at or before a closed one is closed (or was never open: a day before the
+# first window, which takes no more lines either).
+CLOSED_FROM = Direct(select(windows.c.day).where(windows.c.day >= bindparam("day")).limit(1))
 ADD_LINE = Direct(insert(lines, "seq"))
 
 
@@ -42,7 +45,7 @@ class SqlClearing:
         one; held open (its lock, shared) until this transaction ends."""
         while True:
             self._lock(day, exclusive=False)
-            if IS_CLOSED.first(self._conn, {"day": day}) is None:
+            if CLOSED_FROM.first(self._conn, {"day": day}) is None:
                 return day
             day += timedelta(days=1)
 

@@ -309,3 +309,15 @@ def test_a_close_racing_with_settlements_from_two_processes_leaves_every_line_in
     assert by_day[DAY0] == frozen, "a closed window holds exactly the lines counted at its close"
     assert by_day[DAY0 + timedelta(days=1)] >= 40 and set(by_day) == {DAY0, DAY0 + timedelta(days=1)}
     assert total == names == settled, "every settlement line in exactly one window"
+
+
+@pytestmark_both
+def test_a_line_dated_before_a_closed_window_goes_to_the_first_open_one(world, engine):
+    """Windows close in order: a day before the last closed window takes no more lines (a clock far behind)."""
+    a = family(world, "420100", 5, 10_000)
+    settle(world, a, "421000", 1_000, noon(DAY0 + timedelta(days=2)))
+    clearing.close(world, DAY0 + timedelta(days=2), "ops", noon(DAY0 + timedelta(days=3)))
+    settle(world, a, "421000", 500, noon(DAY0))
+    with engine.connect() as conn:
+        days = dict(conn.execute(select(clearing_lines.c.amount, clearing_lines.c.day)).all())
+    assert days == {1_000: DAY0 + timedelta(days=2), 500: DAY0 + timedelta(days=3)}
