@@ -25,6 +25,7 @@ DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 LINE = re.compile(r"regions/[0-9]{6}/settlements/[a-z0-9][a-z0-9-]{0,62}(/refunds/[1-9][0-9]{0,5})?"
                   r"/lines/(0|[1-9][0-9]{0,3})")
 MAX_LINES_A_MESSAGE = 1000
+MAX_MESSAGES = 5000  # a stream's messages: five million lines; more goes in another reconciliation
 COMPARE_PAGE = 1000
 VERDICTS = {pb.CLEARING_VERDICT_CONFIRMED: "confirmed", pb.CLEARING_VERDICT_DISPUTED: "disputed"}
 KINDS = {LineKind.PAYMENT.value: pb.CLEARING_LINE_KIND_PAYMENT, LineKind.REFUND.value: pb.CLEARING_LINE_KIND_REFUND}
@@ -32,8 +33,8 @@ KINDS = {LineKind.PAYMENT.value: pb.CLEARING_LINE_KIND_PAYMENT, LineKind.REFUND.
 
 def _day(text: str, problems: Violations, field: str) -> date:
     try:
-        if DAY.fullmatch(text):
-            return date.fromisoformat(text)
+        if DAY.fullmatch(text) and (day := date.fromisoformat(text)) < date.max:
+            return day
     except ValueError:
         pass
     problems.add(field, "must end in a day, yyyy-mm-dd, e.g. 2026-11-28")
@@ -66,17 +67,20 @@ def _readable(caller: Principal, region: str) -> None:
         require_own_region(caller, region)
 
 
-def window_message(window: service.Window) -> pb.ClearingWindow:
+def window_message(window: service.Window, all_figures: bool) -> pb.ClearingWindow:
+    """``all_figures``: who closed it and its lines and sum over every region, for operators only (a region
+    could take its own off them and learn the others')."""
     message = pb.ClearingWindow(name=f"clearingWindows/{window.day}", state=pb.CLEARING_WINDOW_STATE_OPEN)
     if window.closed_at is not None:
         message.state = pb.CLEARING_WINDOW_STATE_CLOSED
         message.close_time.CopyFrom(timestamp(window.closed_at))
-        message.closed_by, message.line_count, message.net_paid_fen = window.closed_by, window.lines, window.fen
+        if all_figures:
+            message.closed_by, message.line_count, message.net_paid_fen = window.closed_by, window.lines, window.fen
     return message
 
 
 def render_window(window: service.Window) -> bytes:
-    return window_message(window).SerializeToString()
+    return window_message(window, True).SerializeToString()
 
 
 def figures_message(figures: Figures) -> pb.ClearingFigures:
@@ -139,11 +143,12 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         problems = Violations()
         size = page_size(request.page_size, problems)
         before = decode_token(request.page_token, "windows", problems, DAY)
+        day = _day(before, problems, "page_token") if before else None
         problems.raise_if_any()
-        found = await self._db(service.windows, date.fromisoformat(before) if before else None, size + 1)
+        found = await self._db(service.windows, day, size + 1)
         page = found[:size]
         return pb.ListClearingWindowsResponse(
-            clearing_windows=[window_message(w) for w in page],
+            clearing_windows=[window_message(w, caller.kind is Kind.OPERATOR) for w in page],
             next_page_token=encode_token("windows", page[-1].day.isoformat()) if len(found) > size else "")
 
     @rpc(Kind.OPERATOR)
@@ -219,9 +224,12 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         """Merges the region's lines, message by message, with the gateway's of the same name range: memory
         holds one message and one page of the gateway's lines, whatever the window's size."""
         found = LineDifferences(cap=1000)
-        statement, region, day, last = "", "", date.min, ""
+        statement, region, day, last, count = "", "", date.min, "", 0
         async for message in request_iterator:
             problems = Violations()
+            count += 1
+            if count > MAX_MESSAGES:
+                problems.add("lines", f"at most {MAX_MESSAGES} messages a stream; reconcile the rest in pages")
             if not statement:
                 region, day = await self._statement(message.name, caller)
                 statement = message.name

@@ -95,7 +95,8 @@ def windows(uow_factory: UnitOfWorkFactory, before: date | None, limit: int,
         while day is not None and day < today:
             open_days.add(day)
             day = uow.clearing.first_line_day(day)
-        found = [Window(d) for d in sorted(open_days, reverse=True) if before is None or d < before]
+        found = [Window(d) for d in sorted(open_days, reverse=True) if (before is None or d < before)
+                 and uow.clearing.closed(d) is None]  # not closed since this listing began
         if len(found) < limit:
             found += [_window(row) for row in uow.clearing.closed_windows(before, limit - len(found))]
         return found[:limit]
@@ -163,8 +164,9 @@ def confirm(uow: UnitOfWork, region: str, day: date, verdict: str, reason: str, 
             now: datetime) -> StatementView:
     """A region confirms its statement (like 3261) or disputes it with a reason; a confirmed statement stays
     confirmed. Both go into the audit log."""
+    uow.clearing.closed(day, lock=True)  # two answers for one statement at once: one after the other
     view = _view(uow, region, day)
-    if view.history and view.history[-1].verdict == "confirmed":
+    if any(c.verdict == "confirmed" for c in view.history):
         raise Refusal(Category.FAILED_PRECONDITION, "STATEMENT_CONFIRMED", f"region {region} confirmed its "
                       f"statement of {day} already", metadata={"window": day.isoformat()})
     uow.clearing.confirm(day, region, verdict, reason, actor, now)
@@ -196,7 +198,11 @@ def close_once(uow_factory: UnitOfWorkFactory, through: date, actor: str, reason
     """An operator's close (exactly once per request): the window of ``through`` as it is afterwards."""
     def work(uow: UnitOfWork) -> Window:
         close_in(uow, through, actor, reason, datetime.now(timezone.utc))
-        return _window(uow.clearing.closed(through))
+        if (row := uow.clearing.closed(through)) is None:
+            raise Refusal(Category.FAILED_PRECONDITION, "WINDOW_NOT_CLOSABLE", f"the window {through} cannot close: "
+                          "windows close in order, from the first day with a line, at most "
+                          f"{MAX_CLOSE} at once", metadata={"window": through.isoformat()})
+        return _window(row)
 
     return run_once(uow_factory, key, work, render)
 

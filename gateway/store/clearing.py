@@ -74,9 +74,11 @@ class SqlClearing:
         self._conn.execute(windows.insert().values(day=day, closed_at=at, closed_by=actor, lines=count, fen=fen))
         return True
 
-    def closed(self, day: date) -> Any | None:
-        """The closed window's row (closed_at, closed_by, lines, fen), or None if it is open."""
-        return self._conn.execute(select(windows).where(windows.c.day == day)).first()
+    def closed(self, day: date, lock: bool = False) -> Any | None:
+        """The closed window's row (closed_at, closed_by, lines, fen), or None if it is open; ``lock``: held
+        until this transaction ends (confirmations of the window, one at a time)."""
+        query = select(windows).where(windows.c.day == day)
+        return self._conn.execute(query.with_for_update() if lock and self._locks else query).first()
 
     def last_closed(self) -> date | None:
         return self._conn.execute(select(func.max(windows.c.day))).scalar()

@@ -251,3 +251,31 @@ def test_a_province_reconciles_in_its_own_schema(gateway):
     assert disputed["output"]["cnfm_flag"] == "0", disputed
     assert exchange(gateway, {"infno": "3261", "msgid": "JZ-3261-1", "input": {
         "stmt_date": str(DAY), "cnfm_flag": "0", "memo": "59.99 on our side"}}) == disputed  # msgid: once
+
+
+def test_a_region_sees_windows_without_every_regions_figures(gateway):
+    window = closed(gateway, DAY)
+    assert window.line_count == 3  # an operator's view
+    seen = [w for w in clearing(gateway).ListClearingWindows(pb.ListClearingWindowsRequest(page_size=50),
+                                                            timeout=T).clearing_windows if w.name == window.name]
+    assert len(seen) == 1 and seen[0].state == pb.CLEARING_WINDOW_STATE_CLOSED
+    assert (seen[0].line_count, seen[0].net_paid_fen, seen[0].closed_by) == (0, 0, "")
+
+
+@pytest.mark.parametrize("name, code, reason", [
+    ("clearingWindows/2001-01-01", grpc.StatusCode.FAILED_PRECONDITION, "WINDOW_NOT_CLOSABLE"),
+    ("clearingWindows/9999-12-31", grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST"),
+    ("clearingWindows/2026-02-30", grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST"),
+])
+def test_a_window_that_cannot_close_is_a_clear_refusal(gateway, name, code, reason):
+    closed(gateway, DAY)
+    got, why, _, _ = refused(clearing(gateway, "operator-ops").CloseClearingWindow, pb.CloseClearingWindowRequest(
+        name=name, request_id=f"close-{name}", reason="test"))
+    assert got == code and (why == reason or code == grpc.StatusCode.INVALID_ARGUMENT)
+
+
+def test_a_forged_page_token_with_an_impossible_day_is_invalid_argument(gateway):
+    from gateway.api.names import encode_token
+    code, _, _, violations = refused(clearing(gateway).ListClearingWindows, pb.ListClearingWindowsRequest(
+        page_token=encode_token("windows", "2026-02-30")))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and [f for f, _ in violations] == ["page_token"]

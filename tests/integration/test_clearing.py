@@ -7,6 +7,7 @@ exactly the lines in it. Reconciliation finds each injected discrepancy and noth
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import shutil
 import tempfile
@@ -45,7 +46,8 @@ COUNTER = iter(range(10**9))
 
 
 def key(region: str) -> RequestKey:
-    n = next(COUNTER)
+    """Unique in every process (the race test's workers are spawned: each starts the counter anew)."""
+    n = f"{os.getpid()}-{next(COUNTER)}"
     return RequestKey(f"region/{region}", f"r-{n}", f"f-{n}")
 
 
