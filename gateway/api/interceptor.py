@@ -145,16 +145,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort_with_status(to_status(refused))
             except grpc.aio.AbortError:
                 raise
-            except Conflict:
-                log.warning("concurrent changes kept winning", extra={"fields": {"method": method}})
-                await context.abort(grpc.StatusCode.ABORTED, "concurrent changes to the same records kept winning; "
-                                    "nothing of this call was kept: retry with the same request_id")
-            except StoreUnavailable as unavailable:
-                log.warning("database unavailable", extra={"fields": {"method": method, "why": str(unavailable)}})
-                await context.abort(grpc.StatusCode.UNAVAILABLE, str(unavailable))
-            except Exception:
-                log.exception("unhandled error", extra={"fields": {"method": method}})
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error; the gateway logged the cause")
+            except Exception as error:
+                await _abort_for(error, method, context)
             finally:
                 if held:
                     self._calls.give(who)
@@ -239,11 +231,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort_with_status(to_status(refused))
             except grpc.aio.AbortError:
                 raise
-            except StoreUnavailable as unavailable:
-                await context.abort(grpc.StatusCode.UNAVAILABLE, str(unavailable))
-            except Exception:
-                log.exception("unhandled error", extra={"fields": {"method": method}})
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error; the gateway logged the cause")
+            except Exception as error:
+                await _abort_for(error, method, context)
             finally:
                 done(principal, context, started, refusal)
 
@@ -309,6 +298,19 @@ async def _parsed_each(parse: Callable[[bytes], Any] | None, raws: AsyncIterator
             yield _parsed(parse, raw, method)
         except Refusal as refusal:
             await context.abort_with_status(to_status(refusal))
+
+
+async def _abort_for(error: Exception, method: str, context: grpc.aio.ServicerContext) -> None:
+    """Ends a call that failed with something other than a refusal (called in its ``except``)."""
+    if isinstance(error, Conflict):
+        log.warning("concurrent changes kept winning", extra={"fields": {"method": method}})
+        await context.abort(grpc.StatusCode.ABORTED, "concurrent changes to the same records kept winning; "
+                            "nothing of this call was kept: retry with the same request_id")
+    if isinstance(error, StoreUnavailable):
+        log.warning("database unavailable", extra={"fields": {"method": method, "why": str(error)}})
+        await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+    log.exception("unhandled error", extra={"fields": {"method": method}})
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error; the gateway logged the cause")
 
 
 async def _peeked(messages: AsyncIterator[Any]) -> AsyncIterator[Any]:

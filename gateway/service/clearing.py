@@ -78,12 +78,6 @@ def close_due(uow_factory: UnitOfWorkFactory, grace: timedelta, now: datetime | 
     return close(uow_factory, last_due, SYSTEM, now)
 
 
-def window(uow_factory: UnitOfWorkFactory, day: date) -> Window | None:
-    """The window of ``day`` if it is closed, else None."""
-    row = in_transaction(uow_factory, lambda uow: uow.clearing.closed(day), readonly=True)
-    return _window(row) if row is not None else None
-
-
 def windows(uow_factory: UnitOfWorkFactory, before: date | None, limit: int,
             now: datetime | None = None) -> list[Window]:
     """The windows, newest first, before ``before``: today's and the open ones with lines, then the closed ones."""
@@ -155,9 +149,6 @@ def lines_page(uow_factory: UnitOfWorkFactory, region: str, day: date, after: st
 
     rows = in_transaction(uow_factory, work, readonly=True)
     return rows[:size], len(rows) > size
-
-
-VERDICTS = ("confirmed", "disputed")
 
 
 def confirm(uow: UnitOfWork, region: str, day: date, verdict: str, reason: str, actor: str,

@@ -9,7 +9,7 @@ unit of work at a time, which is the same guarantee.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, func, or_, select, text
 
@@ -125,15 +125,3 @@ class SqlClearing:
         """The region's confirmations and disputes of the window, oldest first."""
         return list(self._conn.execute(select(confirmations).where(
             confirmations.c.day == day, confirmations.c.region == region).order_by(confirmations.c.seq)))
-
-    def all_lines(self, day: date) -> Iterator[Any]:
-        """Every line of the window in order of name, a page at a time (a statement's export)."""
-        after = ""
-        while True:
-            page = list(self._conn.execute(select(lines).where(lines.c.day == day, lines.c.name > after)
-                                           .order_by(lines.c.name).limit(1000)))
-            yield from page
-            if len(page) < 1000:
-                return
-            after = page[-1].name
-
