@@ -19,7 +19,7 @@ from gateway.service import settlements
 from gateway.store import unit_of_work
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
-from tests.e2e.conftest import start_gateway
+from tests.e2e.conftest import details, start_gateway
 from tests.e2e.world import T, World, refused
 from tests.integration.test_clearing import family, key, noon, settle
 
@@ -279,3 +279,13 @@ def test_a_forged_page_token_with_an_impossible_day_is_invalid_argument(gateway)
     code, _, _, violations = refused(clearing(gateway).ListClearingWindows, pb.ListClearingWindowsRequest(
         page_token=encode_token("windows", "2026-02-30")))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and [f for f, _ in violations] == ["page_token"]
+
+
+def test_a_reconciliation_stream_has_a_message_budget(gateway):
+    closed(gateway, DAY)
+    messages = [pb.ReconcileClearingLinesRequest(name=STATEMENT)] + [pb.ReconcileClearingLinesRequest()] * 5000
+    with pytest.raises(grpc.RpcError) as err:
+        reconcile(gateway, *messages)
+    _, violations = details(err.value)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations == [("lines", "at most 5000 messages a stream; reconcile the rest in pages")]
