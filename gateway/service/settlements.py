@@ -149,6 +149,8 @@ def reverse(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped, amount: i
             raise Refusal(Category.PERMISSION_DENIED, "NOT_TREATMENT_REGION", "only the region that settled a "
                           "bill may reverse it", metadata={"caller_region": caller,
                                                            "settlement": _name(name)})
+        if uow.locks_rows:  # refunds of one bill one after the other: each numbers its clearing lines after the last
+            uow.settlements.lock(name.region, name.id)
         settlement = _own(uow, name)
         plan = refund_plan(settlement.lines, amount or (settlement.paid - settlement.refunded))
         if not plan:

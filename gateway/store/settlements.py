@@ -56,6 +56,11 @@ class SqlSettlements:
                  "amount": line.amount, "refunded": line.refunded} for line in s.lines])
         return seq
 
+    def lock(self, region: str, settlement_id: str) -> None:
+        """Holds the settlement's row until this transaction ends (PostgreSQL)."""
+        self._conn.execute(select(settlements.c.seq).where(settlements.c.treatment_region == region,
+                                                           settlements.c.id == settlement_id).with_for_update())
+
     def get(self, region: str, settlement_id: str) -> Settlement | None:
         """The settlement ``regions/{region}/settlements/{settlement_id}`` (ids are unique per settling region)."""
         found = self._load(self._conn.execute(select(settlements).where(
