@@ -59,6 +59,7 @@ SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, pol
 HANDSHAKE_TIMEOUT_MS = 5_000  # a TLS handshake not done by then is dropped (gRPC's default: 120 s)
 PRUNE_EVERY_SECONDS = 3600
 CLOSE_EVERY_SECONDS = 60
+READERS = 2  # SQLite: threads (and connections) reading beside the writer process
 CONTROL_POLL_SECONDS = 0.25  # how often the server reads the operators' state's version (revocations, regions)
 
 
@@ -110,8 +111,11 @@ async def serve(settings: Settings) -> int:
         db = writer = WriterProcess(settings.database_url, (in_force,), settings.log_level, metrics.observe_commit,
                                     stopping.set, settings.sqlite_synchronous)
         await writer.start()
+        # Long reads (a window's detail, the sums before a close) beside the writer, not in it: WAL readers.
+        engine = make_engine(settings.database_url, READERS, query_only=True)
+        reads: Runner = ThreadPoolRunner(READERS, unit_of_work.factory(engine))
     else:
-        db = ThreadPoolRunner(settings.db_pool_size, unit_of_work.factory(engine))
+        db = reads = ThreadPoolRunner(settings.db_pool_size, unit_of_work.factory(engine))
 
     admission = Admission()
     crl = CrlFile(Path(settings.crl_file), settings.path("ca.pem").read_bytes()) if settings.crl_file else None
@@ -131,7 +135,7 @@ async def serve(settings: Settings) -> int:
     accounts_pb2_grpc.add_AccountsServiceServicer_to_server(accounts, server)
     settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(settlements, server)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(db, hasher, in_force), server)
-    clearing_servicer = ClearingServicer(db, hasher)
+    clearing_servicer = ClearingServicer(db, reads, hasher)
     clearing_pb2_grpc.add_ClearingServiceServicer_to_server(clearing_servicer, server)
     exchange_pb2_grpc.add_LocalExchangeServiceServicer_to_server(
         LocalExchangeServicer(members, bindings, settlements, accounts, clearing_servicer), server)
@@ -144,6 +148,8 @@ async def serve(settings: Settings) -> int:
         probes = _serve_metrics(metrics, settings.metrics_listen, readiness)
     except ConfigError:
         await db.shutdown()
+        if reads is not db:
+            await reads.shutdown()
         lock.release()
         raise
     await server.start()
@@ -158,7 +164,7 @@ async def serve(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     pruning = loop.create_task(prune_requests(db, settings.request_retention_days))
-    closing = loop.create_task(close_windows(db, timedelta(minutes=settings.clearing_grace_minutes)))
+    closing = loop.create_task(close_windows(db, reads, timedelta(minutes=settings.clearing_grace_minutes)))
     following = loop.create_task(keep_following_control(db, admission, metrics, crl))
     checking = loop.create_task(readiness.run()) if probes is not None else None
     await stopping.wait()
@@ -171,6 +177,8 @@ async def serve(settings: Settings) -> int:
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
     await db.shutdown()
+    if reads is not db:
+        await reads.shutdown()
     engine.dispose()
     lock.release()
     if probes is not None:
@@ -236,12 +244,13 @@ async def keep_following_control(db: Runner, admission: Admission, metrics: Metr
             log.exception("reading the operators' state failed; the last state stays in force")
 
 
-async def close_windows(db: Runner, grace: timedelta) -> None:
+async def close_windows(db: Runner, reads: Runner, grace: timedelta) -> None:
     """Every minute, closes the clearing windows whose day ended more than ``grace`` ago (gateway.service.clearing);
     with several processes, each window still closes once."""
     while True:
         try:
-            for window in await db(clearing.close_due, grace):
+            tallies = await reads(clearing.tallies, clearing.last_due(grace))
+            for window in await db(clearing.close_due, grace, None, tallies):
                 log.info("clearing window closed", extra={"fields": {"window": window.day.isoformat(),
                                                                      "lines": window.lines, "net_paid_fen": window.fen}})
         except Exception:  # noqa: BLE001 - the next minute tries again; serving goes on

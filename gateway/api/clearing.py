@@ -134,8 +134,12 @@ def _differences(found: LineDifferences) -> pb.ReconcileClearingLinesResponse:
 
 
 class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
-    def __init__(self, db: Runner, hasher: IdHasher) -> None:
+    """``reads`` runs what only reads (statements, detail, reconciliation, the sums before a close): on SQLite
+    beside the writer process, so that a large window's detail does not hold up settlements."""
+
+    def __init__(self, db: Runner, reads: Runner, hasher: IdHasher) -> None:
         self._db = db
+        self._reads = reads
         self._hash = hasher
 
     @rpc(Kind.REGION, Kind.OPERATOR)
@@ -145,7 +149,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         before = decode_token(request.page_token, "windows", problems, DAY)
         day = _day(before, problems, "page_token") if before else None
         problems.raise_if_any()
-        found = await self._db(service.windows, day, size + 1)
+        found = await self._reads(service.windows, day, size + 1)
         page = found[:size]
         return pb.ListClearingWindowsResponse(
             clearing_windows=[window_message(w, caller.kind is Kind.OPERATOR) for w in page],
@@ -160,8 +164,9 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
             problems.add("reason", "required: why, 1 to 500 characters (it goes into the audit log)")
         problems.raise_if_any()
         key = request_key(caller, "CloseClearingWindow", request, self._hash)
+        tallies = await self._reads(service.tallies, day)
         return pb.ClearingWindow.FromString(await self._db(service.close_once, day, str(caller), request.reason, key,
-                                                           render_window))
+                                                           render_window, tallies))
 
     @rpc(Kind.REGION, Kind.OPERATOR)
     async def GetClearingStatement(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -169,7 +174,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         region, day = parse_statement(request.name, problems)
         problems.raise_if_any()
         _readable(caller, region)
-        return statement_message(await self._db(service.get_statement, region, day))
+        return statement_message(await self._reads(service.get_statement, region, day))
 
     @rpc(Kind.REGION, Kind.OPERATOR)
     async def ListClearingLines(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -179,7 +184,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         after = decode_token(request.page_token, request.parent, problems, LINE) or ""
         problems.raise_if_any()
         _readable(caller, region)
-        rows, more = await self._db(service.lines_page, region, day, after, size)
+        rows, more = await self._reads(service.lines_page, region, day, after, size)
         return pb.ListClearingLinesResponse(
             clearing_lines=[pb.ClearingLine(name=r.name, kind=KINDS[r.kind], payer_region=r.payer_region,
                                             payee_region=r.payee_region, amount_fen=r.amount, time=timestamp(r.at))
@@ -212,7 +217,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
                 problems.add(f"totals.{f}", "must not be negative")
         problems.raise_if_any()
         require_own_region(caller, region)
-        ours, differences = await self._db(service.reconcile_totals, region, day, Figures(**given))
+        ours, differences = await self._reads(service.reconcile_totals, region, day, Figures(**given))
         return pb.ReconcileClearingTotalsResponse(
             result=pb.RECONCILIATION_RESULT_MISMATCH if differences else pb.RECONCILIATION_RESULT_MATCH,
             gateway_totals=figures_message(ours),
@@ -266,7 +271,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         region, day = parse_statement(name, problems)
         problems.raise_if_any()
         require_own_region(caller, region)
-        await self._db(service.get_statement, region, day)
+        await self._reads(service.get_statement, region, day)
         return region, day
 
     async def _compare(self, region: str, day: date, after: str, upto: str | None, theirs: list[tuple[str, int]],
@@ -275,7 +280,7 @@ class ClearingServicer(clearing_pb2_grpc.ClearingServiceServicer):
         time."""
         i = 0
         while True:
-            ours = await self._db(service.gateway_lines, region, day, after, upto, COMPARE_PAGE)
+            ours = await self._reads(service.gateway_lines, region, day, after, upto, COMPARE_PAGE)
             bound = ours[-1][0] if len(ours) == COMPARE_PAGE else upto
             j = i
             while j < len(theirs) and (bound is None or theirs[j][0] <= bound):

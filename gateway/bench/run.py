@@ -5,6 +5,8 @@
     (b) Settle, spread over many grantors
     (c) Settle, every call against one grantor
     (d) (b) again after a large history of prior settlements
+    (e) (b) while an operator closes a large clearing window (one per turn), then reads
+        its statement and pages through a region's detail, over and over
 
 The cases take turns (``--rounds``), so that a machine whose speed drifts (a
 shared virtual machine) slows them alike: on SQLite, (d) runs on a second
@@ -30,16 +32,19 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Awaitable, Callable
 
 import grpc
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
-from gateway._proto.copay.v1 import diagnostics_pb2, diagnostics_pb2_grpc
+from gateway._proto.copay.v1 import clearing_pb2 as cpb
+from gateway._proto.copay.v1 import clearing_pb2_grpc, diagnostics_pb2, diagnostics_pb2_grpc
 from gateway._proto.copay.v1 import settlements_pb2 as spb
 from gateway._proto.copay.v1 import settlements_pb2_grpc
-from gateway.bench import world
+from gateway.bench import clearing, world
+from gateway.domain.clearing import window_of
 from gateway.domain.identity import IdHasher
 from gateway.security.pki import init_dev_pki
 from gateway.sample import REGIONS
@@ -71,7 +76,9 @@ class Result:
 class Server:
     def __init__(self, folder: Path, url: str, name: str = "server") -> None:
         self.log = folder / f"{name}.log"
+        # A week's grace: the gateway does not close the windows that case (e) closes itself.
         env = {**os.environ, "COPAY_LISTEN": "127.0.0.1:0", "COPAY_METRICS_LISTEN": "off",
+               "COPAY_CLEARING_GRACE_MINUTES": "10080",
                "COPAY_DATABASE_URL": url, "COPAY_CERTS_DIR": str(folder / "certs")}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], stdout=out,
@@ -123,9 +130,11 @@ class Window:
 
 
 async def drive(call: Callable[[], Awaitable[object]], in_flight: int, warmup: float, seconds: float,
-                server_cpu: Callable[[], float]) -> Window:
+                server_cpu: Callable[[], float],
+                alongside: Callable[[float], Awaitable[object]] | None = None) -> Window:
     """Keeps ``in_flight`` calls going; measures those that start after the warm-up, and the CPU
-    both processes spent over the measured window."""
+    both processes spent over the measured window. ``alongside(stop_at)`` runs over the measured
+    window too (case (e)'s operator)."""
     latencies: list[float] = []
     errors = started = 0
     start = time.perf_counter()
@@ -146,6 +155,8 @@ async def drive(call: Callable[[], Awaitable[object]], in_flight: int, warmup: f
     async def meter() -> tuple[float, float, int]:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
         server0, client0, calls0 = server_cpu(), _own_cpu(), started
+        if alongside is not None:
+            await alongside(stop_at)
         await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
         return server_cpu() - server0, _own_cpu() - client0, started - calls0
 
@@ -175,6 +186,34 @@ def _own_cpu() -> float:
     return t.user + t.system
 
 
+class Operator:
+    """Case (e)'s operator: in each turn, closes the next window loaded for it, then reads a region's statement
+    of it and pages once through that region's detail, as its finance office would. Keeps what each took."""
+
+    def __init__(self, channel: grpc.aio.Channel, days: list[date]) -> None:
+        self._stub = clearing_pb2_grpc.ClearingServiceStub(channel)
+        self._days = iter(days)
+        self.turns: list[tuple[int, float, int, float]] = []  # lines closed, seconds; detail lines read, seconds
+
+    async def __call__(self, stop_at: float) -> None:
+        if (day := next(self._days, None)) is None:
+            return
+        began = time.perf_counter()
+        window = await self._stub.CloseClearingWindow(cpb.CloseClearingWindowRequest(
+            name=f"clearingWindows/{day}", request_id=f"bench-close-{time.time_ns():x}", reason="benchmark"))
+        closed = time.perf_counter()
+        statement = f"regions/{clearing.REGIONS[0]}/clearingStatements/{day}"
+        await self._stub.GetClearingStatement(cpb.GetClearingStatementRequest(name=statement))
+        token, lines = "", 0
+        while True:
+            page = await self._stub.ListClearingLines(cpb.ListClearingLinesRequest(
+                parent=statement, page_size=1000, page_token=token))
+            lines += len(page.clearing_lines)
+            if not (token := page.next_page_token):
+                break
+        self.turns.append((window.line_count, closed - began, lines, time.perf_counter() - closed))
+
+
 def claim(i: int) -> spb.SettlementClaim:
     return spb.SettlementClaim(
         beneficiary=f"regions/{world.REGION}/members/{world.beneficiary(i).psn_no}",
@@ -185,7 +224,8 @@ def claim(i: int) -> spb.SettlementClaim:
 
 
 async def run_cases(servers: dict[str, Server], certs: Path, args: argparse.Namespace,
-                    ceiling: str = "(a) echo over mTLS: the ceiling") -> dict[str, Result]:
+                    ceiling: str = "(a) echo over mTLS: the ceiling",
+                    windows_to_close: list[date] | None = None) -> dict[str, Result]:
     """Runs the cases named in ``servers``, each against its server, taking turns."""
     creds = grpc.ssl_channel_credentials((certs / "ca.pem").read_bytes(),
                                          (certs / f"region-{world.REGION}-key.pem").read_bytes(),
@@ -215,18 +255,31 @@ async def run_cases(servers: dict[str, Server], certs: Path, args: argparse.Name
         "c": ("(c) settle, every call on one grantor", settle_call("c", lambda: 0)),
         "d": (f"(d) settle over {args.grantors:,} grantors, after {args.prior:,} settlements",
               settle_call("d", lambda: rng.randrange(args.grantors))),
+        "e": (f"(e) (b) while closing windows of {args.window_lines:,} lines",
+              settle_call("e", lambda: rng.randrange(args.grantors))),
     }
+    operator_channel = None
+    alongside: dict[str, Operator] = {}
+    if "e" in servers:
+        operator_channel = grpc.aio.secure_channel(f"localhost:{servers['e'].port}", grpc.ssl_channel_credentials(
+            (certs / "ca.pem").read_bytes(), (certs / "operator-ops-key.pem").read_bytes(),
+            (certs / "operator-ops.pem").read_bytes()))
+        alongside["e"] = Operator(operator_channel, windows_to_close or [])
     windows: dict[str, list[Window]] = {case: [] for case in servers}
     for round_ in range(args.rounds):  # cases take turns, so a drift in machine speed hits them alike
         for case, server in servers.items():
             windows[case].append(await drive(calls[case][1], args.in_flight,
                                              args.warmup if round_ == 0 else ROUND_SETTLE,
-                                             args.seconds / args.rounds, server.cpu_seconds))
+                                             args.seconds / args.rounds, server.cpu_seconds, alongside.get(case)))
     results = {case: summarize(calls[case][0], windows[case]) for case in servers}
     for last in results.values():
         print(f"  {last.name}: {last.rate:.0f} calls/s, p50 {last.p50_ms:.2f} ms, p99 {last.p99_ms:.2f} ms, "
               f"CPU per call: server {last.server_cpu_us:.0f} us, client {last.client_cpu_us:.0f} us", flush=True)
-    for channel in (c for group in channels.values() for c in group):
+    if operator := alongside.get("e"):
+        for closed, close_s, read, read_s in operator.turns:
+            print(f"  (e) closed a window of {closed:,} lines in {close_s:.2f} s, then read a statement and "
+                  f"{read:,} lines of its detail in {read_s:.2f} s", flush=True)
+    for channel in [c for group in channels.values() for c in group] + ([operator_channel] if operator_channel else []):
         await channel.close()
     return results
 
@@ -252,12 +305,29 @@ def report(first: dict[str, Result], second: dict[str, Result], args: argparse.N
         rows.append(f"(d) vs (b): {share['d'] / share['b'] - 1:+.0%} " + (
             "(they took turns)" if "d" in first else
             f"as shares of the echo ceiling beside each; {second['d'].rate / first['b'].rate - 1:+.0%} in calls/s"))
+    if "e" in share:
+        checks.append(("(e) within 10% of (b)", share["e"] / share["b"] - 1 >= -0.10))
+        rows.append(f"(e) vs (b): {share['e'] / share['b'] - 1:+.0%} (settle throughput during closes)")
     rows += [f"target {name:<28} {'met' if ok else 'MISSED'}" for name, ok in checks]
     rows.append(f"({args.in_flight} calls in flight, {args.seconds:g} s measured per case in {args.rounds} turns, "
                 f"after {args.warmup:g} s warm-up, "
                 f"{os.cpu_count()} cores shared by client and server;\n"
                 f" server us / client us: CPU time each process spent per measured call)")
     return "\n".join(rows)
+
+
+def _load_windows(engine: Engine, args: argparse.Namespace) -> list[date]:
+    """Past clearing windows for case (e), one per turn: days that ended less than the server's week of grace
+    ago, the oldest first (windows close in order)."""
+    if not 1 <= args.rounds <= 6:
+        raise SystemExit("case (e) closes a window of the last week in each turn: use --rounds 1 to 6, "
+                         "or --window-lines 0")
+    today = window_of(datetime.now(timezone.utc))
+    days = [today - timedelta(days=args.rounds + 1 - k) for k in range(args.rounds)]
+    print(f"loading {args.rounds} clearing windows of {args.window_lines:,} lines for case (e)", flush=True)
+    for day in days:
+        clearing.load(engine, args.window_lines, day)
+    return days
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -279,6 +349,9 @@ def main(argv: list[str] | None = None) -> None:
                              "spread their calls over them (default: 10000)")
     parser.add_argument("--prior", type=int, default=1_000_000,
                         help="prior settlements for case (d); 0 skips it (default: 1000000)")
+    parser.add_argument("--window-lines", type=int, default=200_000,
+                        help="lines in each past clearing window loaded for case (e), which closes one per turn "
+                             "while it settles; 0 skips it (default: 200000)")
     parser.add_argument("--workdir", help="keep the database and logs here (default: a temporary folder)")
     parser.add_argument("--database-url", help="an empty database to use instead of a SQLite file in the workdir, "
                         "e.g. postgresql+psycopg://postgres@127.0.0.1/bench")
@@ -289,7 +362,6 @@ def main(argv: list[str] | None = None) -> None:
     folder = Path(args.workdir or tempfile.mkdtemp(prefix="copay-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     if args.clearing_lines:
-        from gateway.bench import clearing
         engine = make_engine(args.database_url or f"sqlite:///{folder / 'clearing.db'}")
         upgrade(engine)
         print(clearing.measure(engine, args.clearing_lines))
@@ -308,6 +380,7 @@ def main(argv: list[str] | None = None) -> None:
     world.load_pairs(engine, args.grantors, hasher)
     register_regions(engine, [r for r in REGIONS if r.admdvs == world.REGION])
     servers: dict[str, Server] = {}
+    days_to_close = _load_windows(engine, args) if args.window_lines else []
     if args.prior and engine.dialect.name == "sqlite":  # (d) on a copy that gets the history, in turns with (b)
         history = folder / "history.db"
         raw = engine.raw_connection()  # outside any transaction, which VACUUM needs
@@ -321,8 +394,8 @@ def main(argv: list[str] | None = None) -> None:
         history_engine.dispose()
         servers["d"] = Server(folder, f"sqlite:///{history}", "server-d")
     server = Server(folder, url)
-    servers = {"a": server, "b": server, "c": server, **servers}
-    first = asyncio.run(run_cases(servers, folder / "certs", args))
+    servers = {"a": server, "b": server, "c": server, **({"e": server} if days_to_close else {}), **servers}
+    first = asyncio.run(run_cases(servers, folder / "certs", args, windows_to_close=days_to_close))
     for running in set(servers.values()):
         running.stop()
     second: dict[str, Result] = {}

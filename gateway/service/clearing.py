@@ -48,7 +48,21 @@ def _pending(uow: UnitOfWork, through: date) -> list[date]:
     return days
 
 
-def close_in(uow: UnitOfWork, through: date, actor: str, reason: str, now: datetime) -> list[Window]:
+def tallies(uow_factory: UnitOfWorkFactory, through: date, now: datetime | None = None) -> dict[date, Any]:
+    """The sums so far of the windows a close through ``through`` would close, taken in a read transaction
+    before it, so that the close itself adds only the lines after them (where the store can: see
+    gateway.store.clearing); empty if ``through`` has not ended."""
+    if not has_ended(through, now or datetime.now(timezone.utc)):
+        return {}
+
+    def work(uow: UnitOfWork) -> dict[date, Any]:
+        return {day: tally for day in _pending(uow, through) if (tally := uow.clearing.tally(day)) is not None}
+
+    return in_transaction(uow_factory, work, readonly=True)
+
+
+def close_in(uow: UnitOfWork, through: date, actor: str, reason: str, now: datetime,
+             tallies: dict[date, Any] | None = None) -> list[Window]:
     """Closes the window of ``through`` once its day has ended, and every earlier one still open (windows
     close in order, so the closed ones are always a run of days), in this unit of work; returns the windows
     it closed, each with an audit entry. Several processes may close at once: each window closes once."""
@@ -57,7 +71,7 @@ def close_in(uow: UnitOfWork, through: date, actor: str, reason: str, now: datet
                       f"day ends, at {window_end(through).isoformat()}", metadata={"window": through.isoformat()})
     closed = []
     for day in _pending(uow, through):
-        if uow.clearing.close(day, now, actor):
+        if uow.clearing.close(day, now, actor, (tallies or {}).get(day)):
             window = _window(uow.clearing.closed(day))
             uow.control.append_audit(now, actor, "clearing.window_closed", f"clearingWindows/{day}", reason, None,
                                      {"lines": window.lines, "net_paid_fen": window.fen})
@@ -66,16 +80,21 @@ def close_in(uow: UnitOfWork, through: date, actor: str, reason: str, now: datet
 
 
 def close(uow_factory: UnitOfWorkFactory, through: date, actor: str, now: datetime | None = None,
-          reason: str = "the day has ended") -> list[Window]:
+          reason: str = "the day has ended", tallies: dict[date, Any] | None = None) -> list[Window]:
     return in_transaction(uow_factory, lambda uow: close_in(uow, through, actor, reason,
-                                                            now or datetime.now(timezone.utc)))
+                                                            now or datetime.now(timezone.utc), tallies))
 
 
-def close_due(uow_factory: UnitOfWorkFactory, grace: timedelta, now: datetime | None = None) -> list[Window]:
+def last_due(grace: timedelta, now: datetime | None = None) -> date:
+    """The last window the gateway closes itself: its day ended more than ``grace`` ago."""
+    return window_of((now or datetime.now(timezone.utc)) - grace) - timedelta(days=1)
+
+
+def close_due(uow_factory: UnitOfWorkFactory, grace: timedelta, now: datetime | None = None,
+              tallies: dict[date, Any] | None = None) -> list[Window]:
     """Closes every window whose day ended more than ``grace`` ago (the gateway's own close)."""
     now = now or datetime.now(timezone.utc)
-    last_due = window_of(now - grace) - timedelta(days=1)
-    return close(uow_factory, last_due, SYSTEM, now)
+    return close(uow_factory, last_due(grace, now), SYSTEM, now, tallies=tallies)
 
 
 def windows(uow_factory: UnitOfWorkFactory, before: date | None, limit: int,
@@ -185,10 +204,10 @@ def gateway_lines(uow_factory: UnitOfWorkFactory, region: str, day: date, after:
 
 
 def close_once(uow_factory: UnitOfWorkFactory, through: date, actor: str, reason: str, key: RequestKey,
-               render: Callable[[Window], bytes]) -> bytes:
+               render: Callable[[Window], bytes], tallies: dict[date, Any] | None = None) -> bytes:
     """An operator's close (exactly once per request): the window of ``through`` as it is afterwards."""
     def work(uow: UnitOfWork) -> Window:
-        close_in(uow, through, actor, reason, datetime.now(timezone.utc))
+        close_in(uow, through, actor, reason, datetime.now(timezone.utc), tallies)
         if (row := uow.clearing.closed(through)) is None:
             raise Refusal(Category.FAILED_PRECONDITION, "WINDOW_NOT_CLOSABLE", f"the window {through} cannot close: "
                           "windows close in order, from the first day with a line, at most "

@@ -22,9 +22,10 @@ SQLITE_CACHE_KIB = 64 * 1024
 SQLITE_MMAP_BYTES = 1024**3
 
 
-def make_engine(url: str, pool_size: int = 8, synchronous: str = "FULL") -> Engine:
+def make_engine(url: str, pool_size: int = 8, synchronous: str = "FULL", query_only: bool = False) -> Engine:
     """``synchronous`` (SQLite): FULL syncs the write-ahead log at each commit, so an acknowledged commit
-    survives a power cut; NORMAL does not (see Settings.sqlite_synchronous)."""
+    survives a power cut; NORMAL does not (see Settings.sqlite_synchronous). ``query_only`` (SQLite): the
+    connections refuse to write (the server's readers beside the writer process)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
@@ -39,7 +40,8 @@ def make_engine(url: str, pool_size: int = 8, synchronous: str = "FULL") -> Engi
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in ("journal_mode=WAL", f"busy_timeout={SQLITE_BUSY_MS}", f"synchronous={synchronous}",
-                       "foreign_keys=ON", f"cache_size=-{SQLITE_CACHE_KIB}", f"mmap_size={SQLITE_MMAP_BYTES}"):
+                       "foreign_keys=ON", f"cache_size=-{SQLITE_CACHE_KIB}", f"mmap_size={SQLITE_MMAP_BYTES}",
+                       *(["query_only=ON"] if query_only else [])):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
