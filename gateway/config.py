@@ -58,6 +58,9 @@ class Settings:
     Every gateway process of one deployment must share it: changing it orphans every stored hash."""
     metrics_listen: str = "127.0.0.1:9464"
     """host:port of the Prometheus /metrics endpoint (COPAY_METRICS_LISTEN); 'off' disables it."""
+    console_listen: str = "127.0.0.1:9465"
+    """host:port of the read-only operator console (COPAY_CONSOLE_LISTEN); 'off' disables it. On loopback it
+    is plain HTTP; beyond loopback HTTPS that requires an operator's client certificate (the federation CA)."""
     max_concurrent_rpcs: int = 256
     """Calls and streams in progress beyond this are answered RESOURCE_EXHAUSTED at once (COPAY_MAX_CONCURRENT_RPCS)."""
     max_calls_per_principal: int = 128
@@ -116,7 +119,7 @@ class Settings:
 
 
 CHECKS: dict[str, Callable] = {
-    "listen": _address, "metrics_listen": _address_or_off,
+    "listen": _address, "metrics_listen": _address_or_off, "console_listen": _address_or_off,
     "max_concurrent_rpcs": _positive, "max_calls_per_principal": _positive, "max_streams": _positive,
     "max_streams_per_principal": _positive, "stream_max_seconds": _positive, "max_connections": _positive,
     "max_message_bytes": _positive, "db_pool_size": _positive, "request_retention_days": lambda days: None

@@ -42,12 +42,14 @@ from gateway.observability.metrics import Metrics
 from gateway.observability.probes import ProbeServer, Readiness
 from gateway.store import unit_of_work
 from gateway.security.crl import CrlFile
-from gateway.service import admin, clearing, retention
-from gateway.service.ports import StoreUnavailable
+from gateway.service import admin, clearing, retention, traffic
+from gateway.service.traffic import Counts
+from gateway.service.ports import StoreUnavailable, UnitOfWorkFactory
 from gateway.store.db import SqliteFileLock, make_engine
 from gateway.store.migrate import upgrade
 from gateway.store.wire import share
 from gateway.store.writer_process import WriterProcess
+from gateway.console.listener import Console, tls_context
 
 log = logging.getLogger("copay.server")
 SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, policies_pb2, accounts_pb2,
@@ -60,6 +62,7 @@ HANDSHAKE_TIMEOUT_MS = 5_000  # a TLS handshake not done by then is dropped (gRP
 PRUNE_EVERY_SECONDS = 3600
 CLOSE_EVERY_SECONDS = 60
 READERS = 2  # SQLite: threads (and connections) reading beside the writer process
+TRAFFIC_EVERY_SECONDS = 2.0  # how often a process adds its cross-province counts to the database
 CONTROL_POLL_SECONDS = 0.25  # how often the server reads the operators' state's version (revocations, regions)
 
 
@@ -116,6 +119,7 @@ async def serve(settings: Settings) -> int:
         reads: Runner = ThreadPoolRunner(READERS, unit_of_work.factory(engine))
     else:
         db = reads = ThreadPoolRunner(settings.db_pool_size, unit_of_work.factory(engine))
+    read_uow = unit_of_work.factory(engine)  # SQLite: the readers' engine, which cannot write
 
     admission = Admission()
     crl = CrlFile(Path(settings.crl_file), settings.path("ca.pem").read_bytes()) if settings.crl_file else None
@@ -146,6 +150,7 @@ async def serve(settings: Settings) -> int:
     try:
         port = _bind(server, settings.listen, tls)
         probes = _serve_metrics(metrics, settings.metrics_listen, readiness)
+        console = _serve_console(settings, read_uow, admission)
     except ConfigError:
         await db.shutdown()
         if reads is not db:
@@ -159,17 +164,20 @@ async def serve(settings: Settings) -> int:
     host = settings.listen.rpartition(":")[0]
     log.info("listening", extra={"fields": {
         "address": f"{host}:{port}", "port": port, "metrics_port": probes.port if probes else None,
+        "console_port": console.port if console else None,
         "database": engine.url.render_as_string(hide_password=True), "services": list(SERVICES)}})
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     pruning = loop.create_task(prune_requests(db, settings.request_retention_days))
+    counting = loop.create_task(record_traffic(db, metrics.traffic))
     closing = loop.create_task(close_windows(db, reads, timedelta(minutes=settings.clearing_grace_minutes)))
     following = loop.create_task(keep_following_control(db, admission, metrics, crl))
     checking = loop.create_task(readiness.run()) if probes is not None else None
     await stopping.wait()
     log.info("shutting down", extra={"fields": {"grace_seconds": settings.shutdown_grace_seconds}})
     pruning.cancel()
+    counting.cancel()
     closing.cancel()
     following.cancel()
     if checking is not None:
@@ -183,6 +191,8 @@ async def serve(settings: Settings) -> int:
     lock.release()
     if probes is not None:
         await loop.run_in_executor(None, probes.close)
+    if console is not None:
+        await loop.run_in_executor(None, console.close)
     if not isinstance(db, WriterProcess):
         log.info("stopped")
         return 0
@@ -197,6 +207,18 @@ def _bind(server: grpc.aio.Server, listen: str, tls: grpc.ServerCredentials) -> 
     except RuntimeError:
         raise ConfigError(f"COPAY_LISTEN {listen} cannot be bound: the address is in use (another gateway?) "
                           "or not one of this machine's") from None
+
+
+def _serve_console(settings: Settings, read_uow: UnitOfWorkFactory, admission: Admission) -> Console | None:
+    """The operator console (gateway.console), in threads of its own."""
+    if settings.console_listen == "off":
+        return None
+    try:
+        return Console(settings.console_listen, read_uow, admission, lambda: tls_context(
+            str(settings.path("server.pem")), str(settings.path("server-key.pem")), str(settings.path("ca.pem"))))
+    except OSError as error:
+        raise ConfigError(f"COPAY_CONSOLE_LISTEN {settings.console_listen} cannot be served: "
+                          f"{error.strerror or error}") from None
 
 
 def _serve_metrics(metrics: Metrics, listen: str, readiness: Readiness) -> ProbeServer | None:
@@ -256,6 +278,20 @@ async def close_windows(db: Runner, reads: Runner, grace: timedelta) -> None:
         except Exception:  # noqa: BLE001 - the next minute tries again; serving goes on
             log.exception("closing clearing windows failed")
         await asyncio.sleep(CLOSE_EVERY_SECONDS)
+
+
+async def record_traffic(db: Runner, counts: Counts) -> None:
+    """Every few seconds, adds this process's cross-province counts to the database (gateway.service.traffic)."""
+    while True:
+        await asyncio.sleep(TRAFFIC_EVERY_SECONDS)
+        taken = counts.take()
+        if not taken:
+            continue
+        try:
+            await db(traffic.record, taken)
+        except Exception:  # noqa: BLE001 - kept for the next try; serving goes on
+            counts.put_back(taken)
+            log.exception("recording cross-province traffic failed")
 
 
 async def prune_requests(db: Runner, retention_days: float) -> None:

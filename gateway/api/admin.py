@@ -130,6 +130,30 @@ def audit_message(entry: audit.Entry) -> pb.AuditEntry:
                          prev_hash=entry.prev_hash, hash=entry.hash)
 
 
+def regions_response(regions: list[service.Stamped]) -> pb.ListRegionsResponse:
+    return pb.ListRegionsResponse(regions=[region_message(r) for r in regions])
+
+
+def pairs_response(found: tuple[Control, list[service.Stamped]], now: datetime) -> pb.ListProvincePairsResponse:
+    control, stamped = found
+    return pb.ListProvincePairsResponse(pairs=[pair_message(s.value, control, now, s) for s in stamped])
+
+
+def kill_switch_message(stamped: service.Stamped) -> pb.KillSwitch:
+    message = pb.KillSwitch(pulled=stamped.value, updated_by=stamped.updated_by or "")
+    if stamped.updated_at:
+        message.update_time.CopyFrom(timestamp(stamped.updated_at))
+    return message
+
+
+def verify_response(found: tuple[int, audit.Break | None]) -> pb.VerifyAuditLogResponse:
+    checked, broken = found
+    if broken is None:
+        return pb.VerifyAuditLogResponse(intact=True, entries_checked=checked)
+    return pb.VerifyAuditLogResponse(intact=False, entries_checked=checked, first_bad_seq=broken.seq,
+                                     problem=broken.why)
+
+
 # --- wire -> domain, every field checked --------------------------------------------------------------------
 
 
@@ -251,7 +275,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc(Kind.OPERATOR)
     async def ListRegions(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
-        return pb.ListRegionsResponse(regions=[region_message(r) for r in await self._db(service.regions)])
+        return regions_response(await self._db(service.regions))
 
     @rpc(Kind.OPERATOR)
     async def CreateRegion(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -276,9 +300,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc(Kind.OPERATOR)
     async def ListProvincePairs(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
-        control, stamped = await self._db(service.pairs)
-        now = datetime.now(timezone.utc)
-        return pb.ListProvincePairsResponse(pairs=[pair_message(s.value, control, now, s) for s in stamped])
+        return pairs_response(await self._db(service.pairs), datetime.now(timezone.utc))
 
     @rpc(Kind.OPERATOR)
     async def OpenProvincePair(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -304,11 +326,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc(Kind.OPERATOR)
     async def GetKillSwitch(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
-        stamped = await self._db(service.kill_switch)
-        message = pb.KillSwitch(pulled=stamped.value, updated_by=stamped.updated_by or "")
-        if stamped.updated_at:
-            message.update_time.CopyFrom(timestamp(stamped.updated_at))
-        return message
+        return kill_switch_message(await self._db(service.kill_switch))
 
     @rpc(Kind.OPERATOR)
     async def SetKillSwitch(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
@@ -393,11 +411,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
     @rpc(Kind.OPERATOR)
     async def VerifyAuditLog(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]
-        checked, broken = await self._db(service.verify_audit)
-        if broken is None:
-            return pb.VerifyAuditLogResponse(intact=True, entries_checked=checked)
-        return pb.VerifyAuditLogResponse(intact=False, entries_checked=checked, first_bad_seq=broken.seq,
-                                         problem=broken.why)
+        return verify_response(await self._db(service.verify_audit))
 
     @rpc(Kind.OPERATOR)
     async def ListImpersonationAttempts(self, request, context, caller: Principal):  # type: ignore[no-untyped-def]

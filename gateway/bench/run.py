@@ -78,7 +78,7 @@ class Server:
         self.log = folder / f"{name}.log"
         # A week's grace: the gateway does not close the windows that case (e) closes itself.
         env = {**os.environ, "COPAY_LISTEN": "127.0.0.1:0", "COPAY_METRICS_LISTEN": "off",
-               "COPAY_CLEARING_GRACE_MINUTES": "10080",
+               "COPAY_CONSOLE_LISTEN": "off", "COPAY_CLEARING_GRACE_MINUTES": "10080",
                "COPAY_DATABASE_URL": url, "COPAY_CERTS_DIR": str(folder / "certs")}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], stdout=out,

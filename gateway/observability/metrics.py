@@ -30,6 +30,7 @@ from prometheus_client import (CollectorRegistry, Counter, GCCollector, Gauge, H
 
 from gateway.domain.errors import Refusal
 from gateway.domain.rollout import Control
+from gateway.service.traffic import Counts
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 GRPC_TYPES = ("unary", "server_stream", "client_stream", "bidi_stream")
@@ -49,6 +50,7 @@ def split_method(method: str) -> tuple[str, str]:
 class Metrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
+        self.traffic = Counts()  # the cross-province counts per minute, for the operator console
         call = ["grpc_method", "grpc_service", "grpc_type"]
         self.started = Counter("grpc_server_started", "RPCs started on the server", call, registry=r)
         self.handled = Counter("grpc_server_handled", "RPCs completed on the server, whatever their status "
@@ -131,6 +133,7 @@ class Metrics:
     def observe_crossings(self, pairs: set[tuple[str, str]], outcome: str) -> None:
         for grantor_province, other_province in pairs:
             self.cross_province.labels(grantor_province, other_province, outcome).inc()
+            self.traffic.add(grantor_province, other_province, outcome)
 
 
 class RpcMetrics:

@@ -104,6 +104,14 @@ def audit_entries(uow_factory: UnitOfWorkFactory, actor: str, action: str, targe
     return rows[:size], len(rows) > size
 
 
+def last_audit_entries(uow_factory: UnitOfWorkFactory, count: int) -> list[audit.Entry]:
+    """The newest ``count`` entries, oldest first."""
+    def work(uow: UnitOfWork) -> list[audit.Entry]:
+        head, _ = uow.control.audit_head()
+        return uow.control.audit_page("", "", "", None, None, max(0, head - count), count)
+    return in_transaction(uow_factory, work, readonly=True)
+
+
 def verify_audit(uow_factory: UnitOfWorkFactory) -> tuple[int, audit.Break | None]:
     def check(uow: UnitOfWork) -> tuple[int, audit.Break | None]:
         return audit.verify(uow.control.audit_entries(), uow.control.audit_head())

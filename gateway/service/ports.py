@@ -120,6 +120,12 @@ class ClearingStore(Protocol):
     def confirmations(self, day: date, region: str) -> list[Any]: ...
 
 
+class TrafficStore(Protocol):
+    def add(self, counts: dict[tuple[datetime, str, str, str], int]) -> None: ...
+    def forget(self, before: datetime) -> None: ...
+    def since(self, start: datetime) -> list[tuple[datetime, str, str, str, int]]: ...
+
+
 class UnitOfWork(Protocol):
     members: MemberRepository
     requests: RequestLog
@@ -128,6 +134,7 @@ class UnitOfWork(Protocol):
     ledger: Ledger
     settlements: SettlementRepository
     clearing: ClearingStore
+    traffic: TrafficStore
     locks_rows: bool
 
     def __enter__(self) -> "UnitOfWork": ...

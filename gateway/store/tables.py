@@ -326,3 +326,15 @@ clearing_confirmations = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_clearing_confirmations_day_region", "day", "region"),
 )
+
+# Cross-province traffic per minute (gateway.service.traffic): each gateway process adds what it counted every
+# few seconds, so the operator console shows all processes; kept TRAFFIC_KEEP_HOURS (a few rows a pair a minute).
+traffic_minutes = Table(
+    "traffic_minutes", metadata,
+    Column("minute", DateTime(timezone=True), primary_key=True, comment="the minute's start (UTC)"),
+    Column("grantor_province", String(2), primary_key=True),
+    Column("other_province", String(2), primary_key=True),
+    Column("outcome", String(64), primary_key=True, comment="allowed, or the reason code of a refusal"),
+    Column("count", BigInteger, nullable=False),
+    comment="cross-province settlements per province pair, minute and outcome",
+)

@@ -17,6 +17,7 @@ from gateway.store.ledger import SqlLedger
 from gateway.store.members import SqlMembers
 from gateway.store.settlements import SqlSettlements
 from gateway.store.tables import request_log
+from gateway.store.traffic import SqlTraffic
 
 
 FIND_REQUEST = Direct(select(request_log.c.fingerprint, request_log.c.response, request_log.c.refused).where(
@@ -69,6 +70,7 @@ class SqlUnitOfWork:
         self.ledger = SqlLedger(conn)
         self.settlements = SqlSettlements(conn)
         self.clearing = SqlClearing(conn)
+        self.traffic = SqlTraffic(conn)
 
     def commit(self) -> None:
         self._tx.commit()

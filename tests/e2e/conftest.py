@@ -33,6 +33,7 @@ class Gateway:
     database_url: str
     address: str = ""
     metrics_port: int = 0
+    console_port: int = 0
     channels: list[grpc.Channel] = field(default_factory=list)
 
     def channel(self, cert: str | None = "region-320300", ca: str = "ca.pem") -> grpc.Channel:
@@ -84,7 +85,7 @@ def start_gateway(pki: Path, database_url: str, folder: Path, **env: str) -> Gat
     engine.dispose()
     log_path = folder / f"gateway-{time.monotonic_ns()}.log"
     environment = {**os.environ, "COPAY_LISTEN": "127.0.0.1:0", "COPAY_METRICS_LISTEN": "127.0.0.1:0",
-                   "COPAY_DATABASE_URL": database_url, "COPAY_CERTS_DIR": str(pki), **env}
+                   "COPAY_CONSOLE_LISTEN": "127.0.0.1:0", "COPAY_DATABASE_URL": database_url, "COPAY_CERTS_DIR": str(pki), **env}
     with log_path.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], stdout=out,
                                    stderr=subprocess.STDOUT, env=environment)
@@ -94,6 +95,7 @@ def start_gateway(pki: Path, database_url: str, folder: Path, **env: str) -> Gat
         for line in log_path.read_text().splitlines():
             if line.startswith("{") and (entry := json.loads(line)).get("msg") == "listening":
                 gateway.address, gateway.metrics_port = f"127.0.0.1:{entry['port']}", entry["metrics_port"]
+                gateway.console_port = entry["console_port"]
                 return gateway
         if process.poll() is not None:
             raise RuntimeError(f"gateway exited with {process.returncode}:\n{log_path.read_text()}")
