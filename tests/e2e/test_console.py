@@ -1,7 +1,7 @@
 """The operator console against the real server (two gateway processes on PostgreSQL, one on SQLite): its JSON
 answers what the admin service answers over mTLS; cross-province traffic counted by every process shows per
 pair and reason; a real headless browser sees a pair opened and the kill switch pulled within one refresh,
-and a pending change request; bound beyond loopback, the listener serves operators only."""
+and a pending change request; bound beyond loopback, the listener serves operators only, and no revoked certificate."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from google.protobuf import json_format
 
 from gateway._proto.copay.v1 import admin_pb2 as apb
 from gateway.console import page
+from gateway.security import pki as devpki
+from gateway.security.principal import Kind, Principal
 from tests.e2e.conftest import start_gateway
 from tests.e2e.world import COUNTER, T, World, admin, set_pair
 
@@ -185,11 +187,16 @@ def test_a_browser_sees_a_pair_opened_the_kill_switch_pulled_and_a_pending_chang
 
 def test_beyond_loopback_the_console_serves_operators_only(pki, tmp_path):
     gateway = start_gateway(pki, f"sqlite:///{tmp_path / 'copay.db'}", tmp_path, COPAY_CONSOLE_LISTEN="0.0.0.0:0")
+    issued = tmp_path / "issued"
+    issued.mkdir()
+    devpki.issue(Principal(Kind.OPERATOR, "night-shift"), devpki.load_ca(pki, pki.parent / "ca"), issued,
+                 devpki.CLIENT_DAYS)
     try:
         def fetch(cert: str | None, path: str = "/api/kill-switch") -> tuple[int, str]:
             context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
             if cert:
-                context.load_cert_chain(pki / f"{cert}.pem", pki / f"{cert}-key.pem")
+                folder = issued if (issued / f"{cert}.pem").exists() else pki
+                context.load_cert_chain(folder / f"{cert}.pem", folder / f"{cert}-key.pem")
             try:
                 with urllib.request.urlopen(f"https://localhost:{gateway.console_port}{path}", context=context,
                                             timeout=T) as answer:
@@ -206,5 +213,14 @@ def test_beyond_loopback_the_console_serves_operators_only(pki, tmp_path):
             fetch(None)  # no client certificate: the handshake fails
         with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):  # no plain HTTP beyond loopback
             urllib.request.urlopen(f"http://127.0.0.1:{gateway.console_port}/api/kill-switch", timeout=T)
+        assert fetch("operator-night-shift")[0] == 200
+        admin(gateway).RevokeCertificate(apb.RevokeCertificateRequest(
+            request_id=rid("revoke"), certificate_pem=(issued / "operator-night-shift.pem").read_text(),
+            reason="laptop stolen"), timeout=T)
+        deadline = time.monotonic() + 5.0  # the revocation applies within a second
+        while (status := fetch("operator-night-shift"))[0] == 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status[0] == 403 and "revoked" in json.loads(status[1])["error"]
+        assert fetch("operator-ops")[0] == 200
     finally:
         gateway.stop()
