@@ -1,6 +1,9 @@
 """The benchmark: the real server (a subprocess, mTLS, file-backed SQLite, or
-``--database-url``), driven by an asyncio gRPC client keeping N calls in flight.
+``--database-url``; with ``--processes N``, N of them on one database), driven by an
+asyncio gRPC client keeping N calls in flight, or with ``--rate`` starting calls at a
+fixed rate (open loop, latency from each call's due time).
 
+    (a0) a bare grpc.aio echo over the same mTLS (gateway.bench.bare): gRPC alone
     (a) Echo: the same server stack with no work, the ceiling
     (b) Settle, spread over many grantors
     (c) Settle, every call against one grantor
@@ -34,7 +37,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 import grpc
 from sqlalchemy import Engine, func, select
@@ -65,6 +68,7 @@ class Result:
     seconds: float
     p50_ms: float
     p99_ms: float
+    p999_ms: float
     server_cpu_us: float = 0.0
     client_cpu_us: float = 0.0
 
@@ -74,16 +78,19 @@ class Result:
 
 
 class Server:
-    def __init__(self, folder: Path, url: str, name: str = "server") -> None:
+    """A gateway process (``copay-gateway serve``), or another server given its command (case (a0))."""
+
+    def __init__(self, folder: Path, url: str, name: str = "server", command: list[str] | None = None) -> None:
         self.log = folder / f"{name}.log"
         # A week's grace: the gateway does not close the windows that case (e) closes itself.
         env = {**os.environ, "COPAY_LISTEN": "127.0.0.1:0", "COPAY_METRICS_LISTEN": "off",
                "COPAY_CONSOLE_LISTEN": "off", "COPAY_CLEARING_GRACE_MINUTES": "10080",
                "COPAY_DATABASE_URL": url, "COPAY_CERTS_DIR": str(folder / "certs")}
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], stdout=out,
+            self.process = subprocess.Popen(command or [sys.executable, "-m", "gateway.cli", "serve"], stdout=out,
                                             stderr=subprocess.STDOUT, env=env)
         self.port = self._wait_for_port()
+        self.ports = [self.port]
 
     def _wait_for_port(self) -> int:
         deadline = time.monotonic() + 60
@@ -116,6 +123,26 @@ class Server:
                       flush=True)
                 break
         self.log.write_text("")  # the next start's "listening" line is the one to read
+
+
+class Fleet:
+    """Several gateway processes on one database (``--processes``), measured as one: the client spreads its
+    calls over all of them, round robin, and their CPU is summed."""
+
+    def __init__(self, servers: list[Server]) -> None:
+        self.servers = servers
+        self.ports = [port for server in servers for port in server.ports]
+
+    def cpu_seconds(self) -> float:
+        return sum(server.cpu_seconds() for server in self.servers)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+def bare_server(folder: Path) -> Server:
+    return Server(folder, "", "bare", [sys.executable, "-m", "gateway.bench.bare", str(folder / "certs")])
 
 
 @dataclass(frozen=True)
@@ -164,12 +191,51 @@ async def drive(call: Callable[[], Awaitable[object]], in_flight: int, warmup: f
     return Window(latencies, errors, seconds, calls, server_s, client_s)
 
 
+async def open_loop(call: Callable[[], Awaitable[object]], rate: float, warmup: float, seconds: float,
+                    server_cpu: Callable[[], float]) -> Window:
+    """Starts a call every 1/``rate`` seconds, whether or not earlier ones have finished, and counts each
+    call's latency from the moment it was due to start, not from when it did (no coordinated omission: a
+    stall delays the calls due during it, and they count it). Measures the calls due after the warm-up."""
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter() + 0.05
+    measure_from, stop_at = start + warmup, start + warmup + seconds
+    running: set[asyncio.Task[None]] = set()
+
+    async def one(due: float) -> None:
+        nonlocal errors
+        try:
+            await call()
+        except grpc.aio.AioRpcError:
+            errors += 1
+            return
+        if due >= measure_from:
+            latencies.append(time.perf_counter() - due)
+
+    server0 = client0 = 0.0
+    due, n = start, 0
+    while due < stop_at:
+        if (wait := due - time.perf_counter()) > 0:
+            await asyncio.sleep(wait)
+        if due >= measure_from and not server0:
+            server0, client0 = server_cpu(), _own_cpu()
+        task = asyncio.create_task(one(due))
+        running.add(task)
+        task.add_done_callback(running.discard)
+        n += 1
+        due = start + n / rate
+    if running:
+        await asyncio.wait(set(running))
+    server_s, client_s = server_cpu() - server0, _own_cpu() - client0
+    return Window(latencies, errors, seconds, max(1, int(rate * seconds)), server_s, client_s)
+
+
 def summarize(name: str, windows: list[Window]) -> Result:
     latencies = sorted(x for w in windows for x in w.latencies)
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
     calls = max(1, sum(w.calls for w in windows))
     return Result(name, len(latencies), sum(w.errors for w in windows), sum(w.seconds for w in windows),
-                  pick(0.50), pick(0.99), sum(w.server_cpu for w in windows) / calls * 1e6,
+                  pick(0.50), pick(0.99), pick(0.999), sum(w.server_cpu for w in windows) / calls * 1e6,
                   sum(w.client_cpu for w in windows) / calls * 1e6)
 
 
@@ -223,58 +289,72 @@ def claim(i: int) -> spb.SettlementClaim:
         use=spb.USE_OUTPATIENT, total_fen=100, personal_part_fen=100)
 
 
-async def run_cases(servers: dict[str, Server], certs: Path, args: argparse.Namespace,
+async def run_cases(servers: dict[str, Server | Fleet], certs: Path, args: argparse.Namespace,
                     ceiling: str = "(a) echo over mTLS: the ceiling",
                     windows_to_close: list[date] | None = None) -> dict[str, Result]:
-    """Runs the cases named in ``servers``, each against its server, taking turns."""
+    """Runs the cases named in ``servers``, each against its server (or fleet), taking turns: each keeps
+    ``--in-flight`` calls going, or with ``--rate`` starts calls at that rate (open loop)."""
     creds = grpc.ssl_channel_credentials((certs / "ca.pem").read_bytes(),
                                          (certs / f"region-{world.REGION}-key.pem").read_bytes(),
                                          (certs / f"region-{world.REGION}.pem").read_bytes())
-    channels = {server.port: [grpc.aio.secure_channel(f"localhost:{server.port}", creds,
-                                                      options=[("grpc.use_local_subchannel_pool", 1)])
-                              for _ in range(CHANNELS)] for server in servers.values()}
-    echo = [diagnostics_pb2_grpc.DiagnosticsServiceStub(c) for c in channels[servers["a"].port]]
+    channels = {port: [grpc.aio.secure_channel(f"localhost:{port}", creds,
+                                               options=[("grpc.use_local_subchannel_pool", 1)])
+                       for _ in range(CHANNELS)] for server in servers.values() for port in server.ports}
+
+    def stubs(case: str, stub: Callable[[grpc.aio.Channel], Any]) -> list[Any]:
+        """One stub a channel, over every process of the case's server: calls go round robin."""
+        return [stub(c) for port in servers.get(case, servers["a"]).ports for c in channels[port]]
+
     claims = [claim(i) for i in range(args.grantors)]
     rng = random.Random(7)
     run_id = f"{time.time_ns():x}"
     numbers = itertools.count()
 
+    def echo_call(case: str) -> Callable[[], Awaitable[object]]:
+        echo = stubs(case, diagnostics_pb2_grpc.DiagnosticsServiceStub)
+        request = diagnostics_pb2.EchoRequest(message="ping")
+        return lambda: echo[next(numbers) % len(echo)].Echo(request)
+
     def settle_call(tag: str, pick: Callable[[], int]) -> Callable[[], Awaitable[object]]:
-        settle = [settlements_pb2_grpc.SettlementsServiceStub(c) for c in channels[servers.get(tag, servers["a"]).port]]
+        settle = stubs(tag, settlements_pb2_grpc.SettlementsServiceStub)
 
         def call() -> Awaitable[object]:
             n = next(numbers)
-            return settle[n % CHANNELS].Settle(spb.SettleRequest(request_id=f"{run_id}-{tag}-{n}",
-                                                                 claim=claims[pick()]))
+            return settle[n % len(settle)].Settle(spb.SettleRequest(request_id=f"{run_id}-{tag}-{n}",
+                                                                    claim=claims[pick()]))
         return call
 
-    calls: dict[str, tuple[str, Callable[[], Awaitable[object]]]] = {
-        "a": (ceiling,
-              lambda: echo[next(numbers) % CHANNELS].Echo(diagnostics_pb2.EchoRequest(message="ping"))),
-        "b": (f"(b) settle over {args.grantors:,} grantors", settle_call("b", lambda: rng.randrange(args.grantors))),
-        "c": ("(c) settle, every call on one grantor", settle_call("c", lambda: 0)),
+    calls: dict[str, tuple[str, Callable[[], Callable[[], Awaitable[object]]]]] = {
+        "a0": ("(a0) bare grpc.aio echo over mTLS", lambda: echo_call("a0")),
+        "a": (ceiling, lambda: echo_call("a")),
+        "b": (f"(b) settle over {args.grantors:,} grantors",
+              lambda: settle_call("b", lambda: rng.randrange(args.grantors))),
+        "c": ("(c) settle, every call on one grantor", lambda: settle_call("c", lambda: 0)),
         "d": (f"(d) settle over {args.grantors:,} grantors, after {args.prior:,} settlements",
-              settle_call("d", lambda: rng.randrange(args.grantors))),
+              lambda: settle_call("d", lambda: rng.randrange(args.grantors))),
         "e": (f"(e) (b) while closing windows of {args.window_lines:,} lines",
-              settle_call("e", lambda: rng.randrange(args.grantors))),
+              lambda: settle_call("e", lambda: rng.randrange(args.grantors))),
     }
+    made = {case: calls[case][1]() for case in servers}
     operator_channel = None
     alongside: dict[str, Operator] = {}
     if "e" in servers:
-        operator_channel = grpc.aio.secure_channel(f"localhost:{servers['e'].port}", grpc.ssl_channel_credentials(
+        operator_channel = grpc.aio.secure_channel(f"localhost:{servers['e'].ports[0]}", grpc.ssl_channel_credentials(
             (certs / "ca.pem").read_bytes(), (certs / "operator-ops-key.pem").read_bytes(),
             (certs / "operator-ops.pem").read_bytes()))
         alongside["e"] = Operator(operator_channel, windows_to_close or [])
     windows: dict[str, list[Window]] = {case: [] for case in servers}
     for round_ in range(args.rounds):  # cases take turns, so a drift in machine speed hits them alike
         for case, server in servers.items():
-            windows[case].append(await drive(calls[case][1], args.in_flight,
-                                             args.warmup if round_ == 0 else ROUND_SETTLE,
-                                             args.seconds / args.rounds, server.cpu_seconds, alongside.get(case)))
+            warmup, seconds = args.warmup if round_ == 0 else ROUND_SETTLE, args.seconds / args.rounds
+            windows[case].append(await (
+                open_loop(made[case], args.rate, warmup, seconds, server.cpu_seconds) if args.rate else
+                drive(made[case], args.in_flight, warmup, seconds, server.cpu_seconds, alongside.get(case))))
     results = {case: summarize(calls[case][0], windows[case]) for case in servers}
     for last in results.values():
         print(f"  {last.name}: {last.rate:.0f} calls/s, p50 {last.p50_ms:.2f} ms, p99 {last.p99_ms:.2f} ms, "
-              f"CPU per call: server {last.server_cpu_us:.0f} us, client {last.client_cpu_us:.0f} us", flush=True)
+              f"p99.9 {last.p999_ms:.2f} ms, CPU per call: server {last.server_cpu_us:.0f} us, "
+              f"client {last.client_cpu_us:.0f} us", flush=True)
     if operator := alongside.get("e"):
         for closed, close_s, read, read_s in operator.turns:
             print(f"  (e) closed a window of {closed:,} lines in {close_s:.2f} s, then read a statement and "
@@ -284,19 +364,37 @@ async def run_cases(servers: dict[str, Server], certs: Path, args: argparse.Name
     return results
 
 
-def report(first: dict[str, Result], second: dict[str, Result], args: argparse.Namespace) -> str:
-    """The table; ``second`` holds (d) and an echo ceiling measured in turns with it, if (d) ran
-    after the other cases (on PostgreSQL)."""
-    rows = [f"{'case':<62} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs (a)':>7} {'errors':>6} "
-            f"{'server us':>9} {'client us':>9}"]
+def report(first: dict[str, Result], second: dict[str, Result], args: argparse.Namespace, engine: str) -> str:
+    """The table and the targets; ``second`` holds (d) and an echo ceiling measured in turns with it, if (d)
+    ran after the other cases (on PostgreSQL)."""
+    bare = first.get("a0")
+    rows = [f"{'case':<62} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>8} {'vs (a0)':>7} "
+            f"{'vs (a)':>7} {'errors':>6} {'server us':>9} {'client us':>9}"]
     for phase in (first, second):
         for r in phase.values():
-            rows.append(f"{r.name:<62} {r.rate:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-                        f"{r.rate / phase['a'].rate:>7.0%} {r.errors:>6} {r.server_cpu_us:>9.0f} "
-                        f"{r.client_cpu_us:>9.0f}")
+            rows.append(f"{r.name:<62} {r.rate:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.p999_ms:>8.2f} "
+                        f"{f'{r.rate / bare.rate:.0%}' if bare else '-':>7} {r.rate / phase['a'].rate:>7.0%} "
+                        f"{r.errors:>6} {r.server_cpu_us:>9.0f} {r.client_cpu_us:>9.0f}")
     share = {case: r.rate / phase["a"].rate for phase in (first, second) for case, r in phase.items()}
-    checks = [("(b) >= 50% of (a)", share["b"] >= 0.50), ("(c) >= 25% of (a)", share["c"] >= 0.25),
-              ("p99 of (b) < 25 ms", first["b"].p99_ms < 25)]
+    checks: list[tuple[str, bool]] = []
+    if bare:
+        rows.append(f"\nper-call stack (server CPU of (a) minus (a0)): "
+                    f"{first['a'].server_cpu_us - bare.server_cpu_us:.0f} us")
+    if args.rate:
+        limit = 10 if engine == "sqlite" else 25
+        checks += [(f"p99 of (b) < {limit} ms at {args.rate:g}/s", first["b"].p99_ms < limit),
+                   (f"(b) achieved >= 99% of {args.rate:g}/s", first["b"].rate >= 0.99 * args.rate)]
+    else:
+        if bare:
+            checks.append(("(a) >= 80% of (a0)", first["a"].rate >= 0.80 * bare.rate))
+        if engine == "sqlite":
+            checks.append(("(b) >= 50% of (a)", share["b"] >= 0.50))
+            if bare:
+                checks.append(("(b) >= 45% of (a0)", first["b"].rate >= 0.45 * bare.rate))
+        else:
+            checks += [("(b) >= 40% of (a)", share["b"] >= 0.40),
+                       ("server CPU per settle (b) <= 700 us", first["b"].server_cpu_us <= 700)]
+        checks.append(("(c) >= 25% of (a)", share["c"] >= 0.25))
     rows.append("")
     if "d" in share:
         # (d) and (b) are compared as shares of the echo ceiling beside each: the same one when they
@@ -308,11 +406,13 @@ def report(first: dict[str, Result], second: dict[str, Result], args: argparse.N
     if "e" in share:
         checks.append(("(e) within 10% of (b)", share["e"] / share["b"] - 1 >= -0.10))
         rows.append(f"(e) vs (b): {share['e'] / share['b'] - 1:+.0%} (settle throughput during closes)")
-    rows += [f"target {name:<28} {'met' if ok else 'MISSED'}" for name, ok in checks]
-    rows.append(f"({args.in_flight} calls in flight, {args.seconds:g} s measured per case in {args.rounds} turns, "
-                f"after {args.warmup:g} s warm-up, "
-                f"{os.cpu_count()} cores shared by client and server;\n"
-                f" server us / client us: CPU time each process spent per measured call)")
+    rows += [f"target {name:<36} {'met' if ok else 'MISSED'}" for name, ok in checks]
+    load = f"open loop at {args.rate:g} calls/s" if args.rate else f"{args.in_flight} calls in flight"
+    rows.append(f"({load}, {args.seconds:g} s measured per case in {args.rounds} turns, "
+                f"after {args.warmup:g} s warm-up, {args.processes} gateway process(es), "
+                f"{os.cpu_count()} cores shared by client and servers;\n"
+                f" latency from each call's due time in open loop; server us / client us: CPU time the servers "
+                f"and the client spent per measured call)")
     return "\n".join(rows)
 
 
@@ -334,9 +434,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="copay-gateway bench",
         description="Measure the real server (a subprocess over mTLS, on a SQLite file or --database-url) with an "
-                    "asyncio gRPC client keeping N calls in flight: (a) echo, the ceiling; (b) settle over many "
-                    "grantors; (c) settle against one grantor; (d) (b) again after a large history. Prints calls "
-                    "per second, p50 and p99 latency, the share of the echo ceiling and CPU time per call.")
+                    "asyncio gRPC client keeping N calls in flight (or, with --rate, at a fixed arrival rate): "
+                    "(a0) a bare grpc.aio echo, what gRPC alone costs; (a) the gateway's echo, the ceiling; (b) "
+                    "settle over many grantors; (c) settle against one grantor; (d) (b) again after a large "
+                    "history; (e) (b) while an operator closes and reads clearing windows. Prints calls per "
+                    "second, p50, p99 and p99.9 latency, the shares of the echo ceilings and CPU time per call.")
     parser.add_argument("--seconds", type=float, default=10, help="measured seconds per case (default: 10)")
     parser.add_argument("--warmup", type=float, default=2,
                         help="warm-up seconds before a case's first turn (default: 2)")
@@ -349,6 +451,12 @@ def main(argv: list[str] | None = None) -> None:
                              "spread their calls over them (default: 10000)")
     parser.add_argument("--prior", type=int, default=1_000_000,
                         help="prior settlements for case (d); 0 skips it (default: 1000000)")
+    parser.add_argument("--rate", type=float, metavar="R",
+                        help="open loop: start R calls a second, whatever is in flight, and count latency from "
+                             "each call's due time; runs (a0), (a) and (b) only")
+    parser.add_argument("--processes", type=int, default=1, metavar="N",
+                        help="N gateway processes on the one database (needs --database-url), the client's "
+                             "calls spread over them round robin; figures are their total (default: 1)")
     parser.add_argument("--window-lines", type=int, default=200_000,
                         help="lines in each past clearing window loaded for case (e), which closes one per turn "
                              "while it settles; 0 skips it (default: 200000)")
@@ -379,7 +487,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"loading {args.grantors:,} funded grantors with active bindings into {folder}", flush=True)
     world.load_pairs(engine, args.grantors, hasher)
     register_regions(engine, [r for r in REGIONS if r.admdvs == world.REGION])
-    servers: dict[str, Server] = {}
+    servers: dict[str, Server | Fleet] = {}
+    if args.rate:  # open loop: the ceilings and (b)
+        args.prior = args.window_lines = 0
+    if args.processes > 1 and engine.dialect.name == "sqlite":
+        raise SystemExit("--processes needs --database-url: one gateway process serves a SQLite file")
     days_to_close = _load_windows(engine, args) if args.window_lines else []
     if args.prior and engine.dialect.name == "sqlite":  # (d) on a copy that gets the history, in turns with (b)
         history = folder / "history.db"
@@ -393,8 +505,10 @@ def main(argv: list[str] | None = None) -> None:
         world.load_history(history_engine, args.prior, args.grantors)
         history_engine.dispose()
         servers["d"] = Server(folder, f"sqlite:///{history}", "server-d")
-    server = Server(folder, url)
-    servers = {"a": server, "b": server, "c": server, **({"e": server} if days_to_close else {}), **servers}
+    server = Fleet([Server(folder, url, f"server-{k}") for k in range(args.processes)]) if args.processes > 1 \
+        else Server(folder, url)
+    gateway_cases = ("a", "b") if args.rate else ("a", "b", "c", *(("e",) if days_to_close else ()))
+    servers = {"a0": bare_server(folder), **{case: server for case in gateway_cases}, **servers}
     first = asyncio.run(run_cases(servers, folder / "certs", args, windows_to_close=days_to_close))
     for running in set(servers.values()):
         running.stop()
@@ -406,6 +520,6 @@ def main(argv: list[str] | None = None) -> None:
         second = asyncio.run(run_cases({"a": server, "d": server}, folder / "certs", args,
                                        ceiling="(a) echo again, in turns with (d)"))
         server.stop()
-    print(report(first, second, args))
+    print(report(first, second, args, engine.dialect.name))
     print(f"(database: {engine.url.render_as_string(hide_password=True)})")
     engine.dispose()
