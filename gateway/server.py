@@ -1,6 +1,6 @@
 """The gRPC server: mTLS with client certificates required, reflection,
 health, limits, and a graceful stop on SIGTERM. On SQLite the database work
-runs in a writer process (gateway.store.writer); if it dies, the server stops
+runs in a writer process (gateway.store.sqlite.writer); if it dies, the server stops
 with a non-zero exit code, for its supervisor to restart it."""
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ from gateway.service.traffic import Counts
 from gateway.service.ports import StoreUnavailable, UnitOfWorkFactory
 from gateway.store.db import SqliteFileLock, make_engine
 from gateway.store.migrate import upgrade
-from gateway.store.wire import share
-from gateway.store.writer_process import WriterProcess
+from gateway.store.sqlite.wire import share
+from gateway.store.sqlite.writer_process import WriterProcess
 from gateway.console.listener import Console, tls_context
 
 log = logging.getLogger("copay.server")
@@ -62,6 +62,7 @@ HANDSHAKE_TIMEOUT_MS = 5_000  # a TLS handshake not done by then is dropped (gRP
 PRUNE_EVERY_SECONDS = 3600
 CLOSE_EVERY_SECONDS = 60
 READERS = 2  # SQLite: threads (and connections) reading beside the writer process
+READERS_NICE = 10  # ... at a lower priority than serving calls and writing
 TRAFFIC_EVERY_SECONDS = 2.0  # how often a process adds its cross-province counts to the database
 CONTROL_POLL_SECONDS = 0.25  # how often the server reads the operators' state's version (revocations, regions)
 
@@ -116,7 +117,7 @@ async def serve(settings: Settings) -> int:
         await writer.start()
         # Long reads (a window's detail, the sums before a close) beside the writer, not in it: WAL readers.
         engine = make_engine(settings.database_url, READERS, query_only=True)
-        reads: Runner = ThreadPoolRunner(READERS, unit_of_work.factory(engine))
+        reads: Runner = ThreadPoolRunner(READERS, unit_of_work.factory(engine), nice=READERS_NICE)
     else:
         db = reads = ThreadPoolRunner(settings.db_pool_size, unit_of_work.factory(engine))
     read_uow = unit_of_work.factory(engine)  # SQLite: the readers' engine, which cannot write

@@ -2,8 +2,8 @@
 ``fn(unit_of_work_factory, *args)`` somewhere the event loop does not wait on
 and returns its result once its changes are committed.
 
-SQLite: ``gateway.store.writer_process.WriterProcess``: the work runs in a
-process of its own (gateway.store.writer), which commits calls in batches.
+SQLite: ``gateway.store.sqlite.writer_process.WriterProcess``: the work runs in a
+process of its own (gateway.store.sqlite.writer), which commits calls in batches.
 PostgreSQL: ``ThreadPoolRunner``, so the event loop keeps serving while a
 query waits on the network, each unit of work a transaction of its own.
 """
@@ -11,6 +11,8 @@ query waits on the network, each unit of work a transaction of its own.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol, TypeVar
 
@@ -25,8 +27,12 @@ class Runner(Protocol):
 
 
 class ThreadPoolRunner:
-    def __init__(self, threads: int, uow: UnitOfWorkFactory) -> None:
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="db")
+    """``nice``: the threads' scheduling priority, lowered (Linux: each thread has its own), so that long
+    reads give way to the event loop and the SQLite writer when the CPUs are busy."""
+
+    def __init__(self, threads: int, uow: UnitOfWorkFactory, nice: int = 0) -> None:
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="db", initializer=_lower_priority,
+                                        initargs=(nice,))
         self._uow = uow
 
     async def __call__(self, fn: Callable[..., T], *args: object) -> T:
@@ -34,3 +40,8 @@ class ThreadPoolRunner:
 
     async def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+def _lower_priority(nice: int) -> None:
+    if nice and hasattr(os, "setpriority"):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)

@@ -23,7 +23,7 @@ from gateway._proto.copay.v1 import members_pb2 as pb
 from gateway.config import Settings
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
-from gateway.store.writer_process import WriterProcess
+from gateway.store.sqlite.writer_process import WriterProcess
 from tests.e2e.conftest import Gateway, start_gateway
 
 pytestmark = pytest.mark.e2e

@@ -23,7 +23,7 @@ from gateway.service import retention
 from gateway.service.ports import PriorAnswer
 from gateway.store import unit_of_work
 from gateway.store.tables import request_log
-from gateway.store.writer_process import WriterProcess
+from gateway.store.sqlite.writer_process import WriterProcess
 from tests.conftest import BACKENDS
 from tests.e2e.conftest import start_gateway
 

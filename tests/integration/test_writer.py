@@ -14,13 +14,13 @@ from sqlalchemy import Engine
 from gateway.domain import ledger
 from gateway.domain.errors import Category, FieldViolation, Refusal
 from gateway.service.ports import StoreUnavailable
-from gateway.store.checkpoints import Checkpointer
+from gateway.store.sqlite.checkpoints import Checkpointer
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 from gateway.store.unit_of_work import SqlUnitOfWork
-from gateway.store.wire import WriterFailure, share
-from gateway.store.writer import BatchWriter
-from gateway.store.writer_process import WriterProcess
+from gateway.store.sqlite.wire import WriterFailure, share
+from gateway.store.sqlite.writer import BatchWriter
+from gateway.store.sqlite.writer_process import WriterProcess
 from tests.integration import writer_work as work
 from tests.integration.writer_work import fund, grantor
 

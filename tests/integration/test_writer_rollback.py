@@ -1,5 +1,5 @@
 """The SQLite writer rolls back only the call of a batch that was refused or failed: each call's
-unit of work runs in a SAVEPOINT of its own (gateway.store.writer, SavepointUnitOfWork), and the
+unit of work runs in a SAVEPOINT of its own (gateway.store.sqlite.writer, SavepointUnitOfWork), and the
 writes of the calls before and after it are committed with the batch, wherever the refused call
 stands in it. Most cases run a BatchWriter in this process, so that each batch is exactly the calls
 given; one sends a batch through a real writer process."""
@@ -20,8 +20,8 @@ from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 from gateway.store.tables import request_log, share_accounts, transfers
 from gateway.store.unit_of_work import SqlUnitOfWork
-from gateway.store.writer import BatchWriter
-from gateway.store.writer_process import WriterProcess
+from gateway.store.sqlite.writer import BatchWriter
+from gateway.store.sqlite.writer_process import WriterProcess
 from tests.integration.writer_work import NOW, fund, grantor
 
 CALLER = "region/420100"

@@ -1,4 +1,4 @@
-"""Messages between the server and its SQLite writer process (gateway.store.writer).
+"""Messages between the server and its SQLite writer process (gateway.store.sqlite.writer).
 
 A message is a 4-byte big-endian length and a pickle. The server sends lists of
 calls, ``(call_id, function, arguments)``; the writer answers each batch with

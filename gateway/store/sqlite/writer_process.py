@@ -1,4 +1,4 @@
-"""The server's end of the SQLite writer process (see gateway.store.writer):
+"""The server's end of the SQLite writer process (see gateway.store.sqlite.writer):
 a Runner that starts the writer, sends it calls and hands back its answers."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from typing import Any, Callable, TypeVar
 
 from gateway.service.ports import StoreUnavailable
-from gateway.store.wire import Call, Shared, dumps, dumps_each, frame, frames
+from gateway.store.sqlite.wire import Call, Shared, dumps, dumps_each, frame, frames
 
 T = TypeVar("T")
 log = logging.getLogger("copay.writer")
@@ -52,8 +52,8 @@ class WriterProcess:
         ours, theirs = socket.socketpair()
         with theirs:
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-            self._process = subprocess.Popen([sys.executable, "-m", "gateway.store.writer", str(theirs.fileno())],
-                                             pass_fds=(theirs.fileno(),), env=env)
+            self._process = subprocess.Popen([sys.executable, "-m", "gateway.store.sqlite.writer",
+                                              str(theirs.fileno())], pass_fds=(theirs.fileno(),), env=env)
         self._ready = loop.create_future()
         self._transport, _ = await loop.create_connection(lambda: _Link(self), sock=ours)
         self._transport.write(frame(dumps(self._config)))

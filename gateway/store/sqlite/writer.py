@@ -7,8 +7,8 @@ ceiling of the whole gateway, while the machine's other core sat half idle.
 In the writer process that work runs beside the event loop, which is left to
 gRPC, TLS, validation and rendering.
 
-How: the server (gateway.store.writer_process) hands the writer calls,
-``(function, arguments)``, over a socket pair (gateway.store.wire). The writer
+How: the server (gateway.store.sqlite.writer_process) hands the writer calls,
+``(function, arguments)``, over a socket pair (gateway.store.sqlite.wire). The writer
 runs every call that has arrived since its last commit as one batch: one
 transaction, each call's unit of work in a SAVEPOINT of its own (a refused or
 failed call rolls back only its savepoint), one COMMIT, then every answer of
@@ -17,7 +17,7 @@ their change durable. If the commit fails, every call of the batch is answered
 UNAVAILABLE and none of their changes is kept, so a retry with the same
 request_id is safe. The server keeps one message of calls with the writer at a
 time; calls that arrive meanwhile go together in the next: group commit, with
-no timer to tune. WAL checkpoints run beside the writer (gateway.store.checkpoints).
+no timer to tune. WAL checkpoints run beside the writer (gateway.store.sqlite.checkpoints).
 
 The writer exits when the server's end of the socket closes, whether the
 server stopped or was killed. It ignores SIGINT and SIGTERM, so a signal sent
@@ -44,9 +44,9 @@ from sqlalchemy import Connection, Engine
 from gateway.domain.errors import Refusal
 from gateway.heap import freeze_startup_objects
 from gateway.service.ports import Conflict, StoreUnavailable
-from gateway.store.checkpoints import Checkpointer
+from gateway.store.sqlite.checkpoints import Checkpointer
 from gateway.store.unit_of_work import SqlUnitOfWork
-from gateway.store.wire import Call, Outcome, WriterFailure, dumps, dumps_each, frame, frames, share
+from gateway.store.sqlite.wire import Call, Outcome, WriterFailure, dumps, dumps_each, frame, frames, share
 
 log = logging.getLogger("copay.writer")
 
