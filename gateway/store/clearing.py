@@ -117,6 +117,9 @@ class SqlClearing:
     def last_closed(self) -> date | None:
         return self._conn.execute(select(func.max(windows.c.day))).scalar()
 
+    def first_closed(self) -> date | None:
+        return self._conn.execute(select(func.min(windows.c.day))).scalar()
+
     def first_line_day(self, after: date | None) -> date | None:
         """The earliest day with a line, after ``after``: one index lookup."""
         query = select(func.min(lines.c.day))

@@ -326,3 +326,23 @@ def test_a_line_dated_before_a_closed_window_goes_to_the_first_open_one(world, e
     with engine.connect() as conn:
         days = dict(conn.execute(select(clearing_lines.c.amount, clearing_lines.c.day)).all())
     assert days == {1_000: DAY0 + timedelta(days=2), 500: DAY0 + timedelta(days=3)}
+
+
+@pytestmark_both
+def test_a_line_stranded_before_the_first_window_closes_with_the_next_close(world, engine):
+    """The one race windows in order cannot stop: a line written into a day before the first window, by a process
+    whose clock ran behind, while that first window was being closed. The next close closes its day first."""
+    a = family(world, "420100", 6, 10_000)
+    settle(world, a, "421000", 1_000, noon(DAY0 + timedelta(days=2)))
+    assert [w.day for w in clearing.close(world, DAY0 + timedelta(days=2), "ops", noon(DAY0 + timedelta(days=3)))] \
+        == [DAY0 + timedelta(days=2)]
+    with engine.begin() as conn:  # what the race leaves behind: a line in an open day before the first window
+        line = conn.execute(select(clearing_lines).where(clearing_lines.c.amount == 1_000)).one()._asdict()
+        del line["seq"]
+        conn.execute(clearing_lines.insert().values({**line, "day": DAY0, "amount": 7,
+                                                     "name": line["name"].replace("/lines/", "/lines/9")}))
+    closed = clearing.close(world, DAY0 + timedelta(days=3), "ops", noon(DAY0 + timedelta(days=4)))
+    # its day and the (empty) days up to the first window first: the windows are a run of days again
+    assert [w.day for w in closed] == [DAY0, DAY0 + timedelta(days=1), DAY0 + timedelta(days=3)]
+    assert clearing.get_statement(world, "420100", DAY0).statement.totals.payable_fen == 7
+    assert clearing.close(world, DAY0 + timedelta(days=3), "ops", noon(DAY0 + timedelta(days=4))) == []
