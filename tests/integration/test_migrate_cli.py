@@ -130,7 +130,7 @@ def test_status_of_an_empty_database_changes_nothing(make_empty):
     assert done.returncode == 0  # not up to date is a state, not a failure
     assert "current revision: none" in done.stdout
     assert f"head revision: {HEAD}" in done.stdout
-    assert "not up to date: 6 to apply (0001, 0002, 0003, 0004, 0005, 0006)" in done.stdout
+    assert "not up to date: 7 to apply (0001, 0002, 0003, 0004, 0005, 0006, 0007)" in done.stdout
     assert not url.startswith("sqlite") or not Path(make_url(url).database).exists()  # no file made
     assert not url.startswith("postgresql") or tables(url) == []
 
