@@ -40,6 +40,7 @@ from gateway.api.admission import Admission
 from gateway.api.auth import CALLER, identity_of, unknown_principal
 from gateway.api.errors import to_status
 from gateway.domain.errors import Category, FieldViolation, Refusal
+from gateway.observability.logs import rpc_line
 from gateway.observability.metrics import Metrics, RpcMetrics
 from gateway.security.principal import Principal
 from gateway.service.ports import Conflict, StoreUnavailable
@@ -248,7 +249,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             fields["reason"] = refusal.reason
             if refusal.rule:
                 fields["rule"] = refusal.rule
-        log.info("rpc", extra={"fields": fields})
+        rpc_line(fields)
 
 
 def _code_name(context: grpc.aio.ServicerContext) -> str:
