@@ -28,8 +28,9 @@ def make_engine(url: str, pool_size: int = 8, synchronous: str = "FULL", query_o
     connections refuse to write (the server's readers beside the writer process)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                             hide_parameters=True)
+        # No ping before each use (a round trip per transaction): a lost connection fails its one call
+        # UNAVAILABLE (gateway.store.unit_of_work), and is dropped from the pool.
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},

@@ -11,7 +11,8 @@ unit of work does.
 
 Only statements with a fixed shape qualify: no expanding ``IN`` lists.
 Driver errors are raised as SQLAlchemy's (IntegrityError, OperationalError),
-parameters hidden, so callers handle one family of exceptions.
+parameters hidden, so callers handle one family of exceptions; a lost connection
+is invalidated and flagged (``connection_invalidated``) as SQLAlchemy would.
 """
 
 from __future__ import annotations
@@ -93,8 +94,11 @@ class Direct:
                 return cursor
             return driver.execute(plan.sql, plan.parameters(params))  # type: ignore[union-attr]
         except dbapi.Error as error:
+            lost = conn.dialect.is_disconnect(error, driver, None)
+            if lost:  # as SQLAlchemy does: the connection is not given back to the pool
+                conn.invalidate(error)
             raise DBAPIError.instance(plan.sql, None, error, dbapi.Error, hide_parameters=True,
-                                      dialect=conn.dialect) from error
+                                      connection_invalidated=lost, dialect=conn.dialect) from error
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         plan = self._plan(conn)

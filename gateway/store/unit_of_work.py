@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, Engine, bindparam, select, tuple_
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from gateway.service.ports import Conflict, PriorAnswer
+from gateway.service.ports import Conflict, PriorAnswer, StoreUnavailable
 from gateway.store.clearing import SqlClearing
 from gateway.store.bindings import SqlBindings
 from gateway.store.control import CACHE, SqlControl
@@ -101,6 +101,13 @@ class SqlUnitOfWork:
         self._end()
         if _is_race(exc) or _is_lock_conflict(exc):
             raise Conflict(str(exc.orig) if hasattr(exc, "orig") else str(exc)) from exc
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            # The database went away (a restart, a failover, a proxy's timeout). If the loss came at COMMIT the
+            # transaction may have committed; either way a retry with the same request_id gets the one answer.
+            # Connections are not pinged before use (a round trip for every transaction): a dead one in the
+            # pool costs one call UNAVAILABLE, and is dropped.
+            raise StoreUnavailable("the connection to the database was lost; retry with the same request_id") \
+                from exc
 
 
 def _is_race(exc: BaseException | None) -> bool:

@@ -1,0 +1,37 @@
+"""PostgreSQL restarted or failed over under the gateway: a unit of work on a connection the database has dropped
+fails StoreUnavailable (UNAVAILABLE to the caller, who retries with the same request_id), never a defect, and
+the next one runs on a fresh connection. Connections are not pinged before use."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from gateway.service.once import in_transaction
+from gateway.service.ports import StoreUnavailable
+from gateway.store import unit_of_work
+from gateway.store.db import make_engine
+from gateway.store.migrate import upgrade
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("first", ["direct", "core"])  # the first statement on the driver, or through SQLAlchemy
+def test_a_dropped_connection_fails_one_unit_of_work_unavailable_and_the_next_runs(database_url, postgres_server,
+                                                                                   first):
+    engine = make_engine(database_url, pool_size=1)
+    upgrade(engine)
+    uow = unit_of_work.factory(engine)
+    read = (lambda u: u.requests.find("region/420100", "r-1")) if first == "direct" else \
+        (lambda u: u.control.kill_switch())
+    in_transaction(uow, read, readonly=True)  # the pool now holds a live connection
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # what a restart does to the gateway's connections
+        dropped = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE datname = :db AND pid <> pg_backend_pid()"),
+                               {"db": engine.url.database}).scalar()
+    admin.dispose()
+    assert dropped >= 1
+    with pytest.raises(StoreUnavailable, match="retry with the same request_id"):
+        in_transaction(uow, read, readonly=True)
+    in_transaction(uow, read, readonly=True)  # a fresh connection
+    engine.dispose()
