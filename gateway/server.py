@@ -185,6 +185,7 @@ async def serve(settings: Settings) -> int:
         checking.cancel()  # /readyz answers 503 (shutting down) until the process exits
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
+    await flush_traffic(db, metrics.traffic)  # what the last calls counted
     await db.shutdown()
     if reads is not db:
         await reads.shutdown()
@@ -285,14 +286,17 @@ async def record_traffic(db: Runner, counts: Counts) -> None:
     """Every few seconds, adds this process's cross-province counts to the database (gateway.service.traffic)."""
     while True:
         await asyncio.sleep(TRAFFIC_EVERY_SECONDS)
-        taken = counts.take()
-        if not taken:
-            continue
-        try:
-            await db(traffic.record, taken)
-        except Exception:  # noqa: BLE001 - kept for the next try; serving goes on
-            counts.put_back(taken)
-            log.exception("recording cross-province traffic failed")
+        await flush_traffic(db, counts)
+
+
+async def flush_traffic(db: Runner, counts: Counts) -> None:
+    if not (taken := counts.take()):
+        return
+    try:
+        await db(traffic.record, taken)
+    except Exception:  # noqa: BLE001 - kept for the next try; serving goes on
+        counts.put_back(taken)
+        log.exception("recording cross-province traffic failed")
 
 
 async def prune_requests(db: Runner, retention_days: float) -> None:
