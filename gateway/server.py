@@ -63,6 +63,7 @@ PRUNE_EVERY_SECONDS = 3600
 CLOSE_EVERY_SECONDS = 60
 READERS = 2  # SQLite: threads (and connections) reading beside the writer process
 READERS_NICE = 10  # ... at a lower priority than serving calls and writing
+CONSOLE_POOL = 2  # connections the operator console reads with (and as many more at peaks)
 TRAFFIC_EVERY_SECONDS = 2.0  # how often a process adds its cross-province counts to the database
 CONTROL_POLL_SECONDS = 0.25  # how often the server reads the operators' state's version (revocations, regions)
 
@@ -120,7 +121,8 @@ async def serve(settings: Settings) -> int:
         reads: Runner = ThreadPoolRunner(READERS, unit_of_work.factory(engine), nice=READERS_NICE)
     else:
         db = reads = ThreadPoolRunner(settings.db_pool_size, unit_of_work.factory(engine))
-    read_uow = unit_of_work.factory(engine)  # SQLite: the readers' engine, which cannot write
+    # The console's own small pool (read-only on SQLite): it can never hold the connections calls need.
+    console_engine = make_engine(settings.database_url, CONSOLE_POOL, query_only=sqlite)
 
     admission = Admission()
     crl = CrlFile(Path(settings.crl_file), settings.path("ca.pem").read_bytes()) if settings.crl_file else None
@@ -151,7 +153,7 @@ async def serve(settings: Settings) -> int:
     try:
         port = _bind(server, settings.listen, tls)
         probes = _serve_metrics(metrics, settings.metrics_listen, readiness)
-        console = _serve_console(settings, read_uow, admission)
+        console = _serve_console(settings, unit_of_work.factory(console_engine), admission)
     except ConfigError:
         await db.shutdown()
         if reads is not db:
@@ -195,6 +197,7 @@ async def serve(settings: Settings) -> int:
         await loop.run_in_executor(None, probes.close)
     if console is not None:
         await loop.run_in_executor(None, console.close)
+    console_engine.dispose()
     if not isinstance(db, WriterProcess):
         log.info("stopped")
         return 0

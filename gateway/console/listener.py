@@ -5,8 +5,11 @@ loopback it serves HTTPS only, with the gateway's server certificate, and requir
 the federation CA naming an operator and not revoked (the operators' revocations and the CRL, as the gRPC
 server checks them); a region's certificate gets 403, a client without a certificate fails the handshake.
 At most MAX_CONNECTIONS connections are served at once (more are closed at once), each dropped after
-REQUEST_TIMEOUT_SECONDS of silence. Every request reads the database afresh (read transactions); nothing
-here writes.
+REQUEST_TIMEOUT_SECONDS of silence and, however it trickles, CONNECTION_SECONDS after it was accepted. On
+loopback a request must name a loopback host (``Host``), so that a web page elsewhere cannot read the console
+through a browser on this machine (DNS rebinding). Every request reads the database afresh (read
+transactions, on a small pool of the console's own, so the console can never take the connections that calls
+need); nothing here writes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from gateway.service.ports import UnitOfWorkFactory
 log = logging.getLogger("copay.console")
 MAX_CONNECTIONS = 16
 REQUEST_TIMEOUT_SECONDS = 10.0
+CONNECTION_SECONDS = 30.0
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 CSS = resources.files("gateway.console").joinpath("static/console.css").read_bytes()
 
 
@@ -72,18 +77,41 @@ class _Server(ThreadingHTTPServer):
         if not self.slots.acquire(blocking=False):
             self.shutdown_request(request)  # over the budget: closed at once
             return
-        super().process_request(request, client_address)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            self.shutdown_request(request)
+            raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        deadline = threading.Timer(CONNECTION_SECONDS, _cut, (request,))
+        deadline.start()
         try:
             if self.tls is not None:
                 request.do_handshake()
             self.finish_request(request, client_address)
-        except (OSError, ssl.SSLError) as error:  # a failed handshake, a client gone or silent
+        except (OSError, ssl.SSLError) as error:  # a failed handshake, a client gone, silent or too slow
             log.debug("console connection dropped", extra={"fields": {"error": str(error)}})
         finally:
+            deadline.cancel()
             self.shutdown_request(request)
             self.slots.release()
+
+
+def _hostname(host: str) -> str:
+    """``Host`` without its port: ``127.0.0.1:9465`` -> ``127.0.0.1``, ``[::1]:9465`` -> ``[::1]``."""
+    if host.startswith("["):
+        return host[:host.find("]") + 1]
+    return host.rpartition(":")[0] if ":" in host else host
+
+
+def _cut(sock: socket.socket) -> None:
+    """Ends a connection past its deadline: its thread's next read or write fails."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _handler(uow: UnitOfWorkFactory, admission: Admission) -> type[BaseHTTPRequestHandler]:
@@ -96,6 +124,8 @@ def _handler(uow: UnitOfWorkFactory, admission: Admission) -> type[BaseHTTPReque
 
         def _refusal(self) -> str | None:
             if not isinstance(self.connection, ssl.SSLSocket):
+                if _hostname(self.headers.get("Host") or "") not in LOOPBACK_HOSTS:
+                    return "on loopback the console answers requests for 127.0.0.1 or localhost only"
                 return None
             der = self.connection.getpeercert(binary_form=True)
             identity = identity_from_pem(ssl.DER_cert_to_PEM_cert(der).encode()) if der else None
@@ -108,23 +138,28 @@ def _handler(uow: UnitOfWorkFactory, admission: Admission) -> type[BaseHTTPReque
         def do_HEAD(self) -> None:  # noqa: N802 - http.server's name
             self.do_GET(body=False)
 
+
         def do_GET(self, body: bool = True) -> None:  # noqa: N802 - http.server's name
+            status, kind, payload = self._answer()
+            self._send(status, kind, payload, body)
+
+        def _answer(self) -> tuple[int, str, bytes]:
             if (why := self._refusal()) is not None:
-                return self._send(403, "application/json", _json({"error": why}), body)
+                return 403, "application/json", _json({"error": why})
             path = urlsplit(self.path).path.rstrip("/") or "/"
             if path == "/console.css":
-                return self._send(200, "text/css; charset=utf-8", CSS, body)
+                return 200, "text/css; charset=utf-8", CSS
             endpoint: Callable[[UnitOfWorkFactory], Any] | None = figures.ENDPOINTS.get(path)
+            if path != "/" and endpoint is None:
+                return 404, "application/json", _json({"error": f"no such page; try / or one of "
+                                                                 f"{', '.join(figures.ENDPOINTS)}"})
             try:
-                if path == "/":
-                    return self._send(200, "text/html; charset=utf-8", page.render(everything(uow)).encode(), body)
-                if endpoint is not None:
-                    return self._send(200, "application/json", _json(endpoint(uow)), body)
+                if endpoint is None:
+                    return 200, "text/html; charset=utf-8", page.render(everything(uow)).encode()
+                return 200, "application/json", _json(endpoint(uow))
             except Exception:  # noqa: BLE001 - the database is down, say: the page says so, serving goes on
                 log.exception("the console could not read its figures")
-                return self._send(503, "application/json", _json({"error": "the figures cannot be read now"}), body)
-            self._send(404, "application/json", _json({"error": f"no such page; try / or one of "
-                                                               f"{', '.join(figures.ENDPOINTS)}"}), body)
+                return 503, "application/json", _json({"error": "the figures cannot be read now"})
 
         def _send(self, status: int, kind: str, payload: bytes, body: bool) -> None:
             self.send_response(status)

@@ -72,17 +72,17 @@ def _limits(limits: dict[str, Any]) -> str:
 
 
 def pair_state(pair: dict[str, Any] | None, pulled: bool, now: datetime) -> str:
-    """OPEN, CLOSED, SCHEDULED (open later), ENDED (its schedule is over) or STOPPED (open, kill switch pulled)."""
+    """OPEN, CLOSED, SCHEDULED (opens later), ENDED (its schedule is over) or STOPPED (open by its switch and
+    schedule, but the kill switch is pulled). Quiet hours are among the limits written under it."""
     if pair is None or not pair.get("open"):
         return "CLOSED"
-    if pair.get("openNow"):
-        return "OPEN"
-    if pulled:
-        return "STOPPED"
-    closes = pair.get("closeTime")
-    if closes and datetime.fromisoformat(closes.replace("Z", "+00:00")) <= now:
+    at = lambda name: datetime.fromisoformat(pair[name].replace("Z", "+00:00")) if pair.get(name) else None
+    opens, closes = at("openTime"), at("closeTime")
+    if opens is not None and now < opens:
+        return "SCHEDULED"
+    if closes is not None and now >= closes:
         return "ENDED"
-    return "SCHEDULED"
+    return "STOPPED" if pulled else "OPEN"
 
 
 def pair_matrix(pairs: dict[str, Any], regions: dict[str, Any], pulled: bool) -> str:

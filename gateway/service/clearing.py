@@ -38,22 +38,23 @@ def _window(row: Any) -> Window:
 
 def _pending(uow: UnitOfWork, through: date) -> list[date]:
     """The open windows up to ``through``, oldest first: the closed windows are always a run of days (from the
-    first day with a line, or the first closed), so these are the days after the last closed one; and the days
-    before the first closed one if a line is there. That can happen once: a line written, by a process whose
-    clock ran a day behind, into a day before the first window while that window was being closed (with no
-    closed window yet, its transaction could not see one after its day). Its day then closes with the next
-    close, before the others, and the windows are a run of days again."""
+    first day with a line, or the first closed), so these are the days after the last closed one; and, first,
+    the days before the first closed one if a line is there. That can happen once: a line written, by a process
+    whose clock ran a day behind, into a day before the first window while that window was being closed (with
+    no closed window yet, its transaction could not see one). Those days have all ended and close whatever
+    ``through`` says, counted back from the first window, so the closed days stay one run even when MAX_CLOSE
+    cuts them short."""
     last, first = uow.clearing.last_closed(), uow.clearing.first_closed()
     early = uow.clearing.first_line_day(None)
-    if first is not None and early is not None and early < first:
-        day: date | None = early  # the days before the first window, then the days after the last
-    else:
-        day = last + timedelta(days=1) if last is not None else min(early or through, through)
     days: list[date] = []
-    while day is not None and day <= through and len(days) < MAX_CLOSE:
-        if first is not None and first <= day <= last:  # type: ignore[operator]
-            day = last + timedelta(days=1)  # type: ignore[operator]
-            continue
+    if first is not None and early is not None and early < first:
+        day = first - timedelta(days=1)
+        while day >= early and len(days) < MAX_CLOSE:
+            days.append(day)
+            day -= timedelta(days=1)
+        days.reverse()
+    day = last + timedelta(days=1) if last is not None else min(early or through, through)
+    while day <= through and len(days) < MAX_CLOSE:
         days.append(day)
         day += timedelta(days=1)
     return days

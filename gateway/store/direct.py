@@ -95,8 +95,9 @@ class Direct:
             return driver.execute(plan.sql, plan.parameters(params))  # type: ignore[union-attr]
         except dbapi.Error as error:
             lost = conn.dialect.is_disconnect(error, driver, None)
-            if lost:  # as SQLAlchemy does: the connection is not given back to the pool
+            if lost:  # as SQLAlchemy does: neither this connection nor the pool's older ones are used again
                 conn.invalidate(error)
+                conn.engine.dispose(close=False)
             raise DBAPIError.instance(plan.sql, None, error, dbapi.Error, hide_parameters=True,
                                       connection_invalidated=lost, dialect=conn.dialect) from error
 

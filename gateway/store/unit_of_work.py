@@ -54,7 +54,10 @@ class SqlUnitOfWork:
         self._readonly = readonly
 
     def __enter__(self) -> "SqlUnitOfWork":
-        conn = self._engine.connect()
+        try:
+            conn = self._engine.connect()
+        except OperationalError as error:  # down, restarting, failing over, or refusing connections
+            raise StoreUnavailable("the database cannot be reached; retry with the same request_id") from error
         if self._readonly:
             conn = conn.execution_options(**{READONLY: True})
         self._tx = conn.begin()
@@ -98,14 +101,19 @@ class SqlUnitOfWork:
         return self._conn.dialect.name != "sqlite"
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
-        self._end()
+        try:
+            self._end()
+        except DBAPIError as lost:  # the connection died before the rollback
+            if not lost.connection_invalidated:
+                raise
+            exc = lost
         if _is_race(exc) or _is_lock_conflict(exc):
             raise Conflict(str(exc.orig) if hasattr(exc, "orig") else str(exc)) from exc
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             # The database went away (a restart, a failover, a proxy's timeout). If the loss came at COMMIT the
             # transaction may have committed; either way a retry with the same request_id gets the one answer.
-            # Connections are not pinged before use (a round trip for every transaction): a dead one in the
-            # pool costs one call UNAVAILABLE, and is dropped.
+            # Connections are not pinged before use (a round trip for every transaction): the first call on a
+            # dead one is answered UNAVAILABLE, and the pool is renewed.
             raise StoreUnavailable("the connection to the database was lost; retry with the same request_id") \
                 from exc
 

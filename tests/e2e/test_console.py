@@ -36,6 +36,17 @@ def get(gateway, path: str) -> dict:
         return json.loads(answer.read())
 
 
+def test_on_loopback_a_request_for_another_host_is_refused(worlds):
+    """A web page elsewhere cannot read the console through a browser here (DNS rebinding)."""
+    url = f"http://127.0.0.1:{worlds[0].gateway.console_port}/api/kill-switch"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(url, headers={"Host": "evil.example"}), timeout=T)
+    assert refused.value.code == 403 and "localhost" in json.loads(refused.value.read())["error"]
+    for host in (f"localhost:{worlds[0].gateway.console_port}", "127.0.0.1"):
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Host": host}), timeout=T) as answer:
+            assert answer.status == 200
+
+
 def rid(prefix: str) -> str:
     return f"{prefix}-{next(COUNTER)}"
 

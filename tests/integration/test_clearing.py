@@ -346,3 +346,21 @@ def test_a_line_stranded_before_the_first_window_closes_with_the_next_close(worl
     assert [w.day for w in closed] == [DAY0, DAY0 + timedelta(days=1), DAY0 + timedelta(days=3)]
     assert clearing.get_statement(world, "420100", DAY0).statement.totals.payable_fen == 7
     assert clearing.close(world, DAY0 + timedelta(days=3), "ops", noon(DAY0 + timedelta(days=4))) == []
+
+
+@pytestmark_both
+def test_stranded_days_close_whole_back_from_the_first_window_whatever_the_close_asks(world, engine):
+    """A close through a stranded day closes every day up to the first window with it: no gap is left behind."""
+    a = family(world, "420100", 7, 10_000)
+    settle(world, a, "421000", 1_000, noon(DAY0 + timedelta(days=3)))
+    clearing.close(world, DAY0 + timedelta(days=3), "ops", noon(DAY0 + timedelta(days=4)))
+    with engine.begin() as conn:
+        line = conn.execute(select(clearing_lines).where(clearing_lines.c.amount == 1_000)).one()._asdict()
+        del line["seq"]
+        conn.execute(clearing_lines.insert().values({**line, "day": DAY0, "amount": 9,
+                                                     "name": line["name"].replace("/lines/", "/lines/8")}))
+    closed = clearing.close(world, DAY0, "ops", noon(DAY0 + timedelta(days=4)))
+    assert [w.day for w in closed] == [DAY0 + timedelta(days=d) for d in range(3)]
+    with engine.connect() as conn:
+        days = sorted(conn.execute(select(clearing_windows.c.day)).scalars())
+    assert days == [DAY0 + timedelta(days=d) for d in range(4)]  # one run of days

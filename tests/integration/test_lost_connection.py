@@ -1,6 +1,7 @@
 """PostgreSQL restarted or failed over under the gateway: a unit of work on a connection the database has dropped
 fails StoreUnavailable (UNAVAILABLE to the caller, who retries with the same request_id), never a defect, and
-the next one runs on a fresh connection. Connections are not pinged before use."""
+the next one runs on a fresh connection (connections are not pinged before use); so does one that cannot
+connect at all."""
 
 from __future__ import annotations
 
@@ -34,4 +35,12 @@ def test_a_dropped_connection_fails_one_unit_of_work_unavailable_and_the_next_ru
     with pytest.raises(StoreUnavailable, match="retry with the same request_id"):
         in_transaction(uow, read, readonly=True)
     in_transaction(uow, read, readonly=True)  # a fresh connection
+    engine.dispose()
+
+
+def test_a_database_that_cannot_be_reached_is_unavailable_not_a_defect(tmp_path):
+    """Down, restarting or failing over: no connection can be made at all."""
+    engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/copay?connect_timeout=2", pool_size=1)
+    with pytest.raises(StoreUnavailable, match="cannot be reached"):
+        in_transaction(unit_of_work.factory(engine), lambda u: u.control.kill_switch(), readonly=True)
     engine.dispose()
