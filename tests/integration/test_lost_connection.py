@@ -5,8 +5,11 @@ connect at all."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from gateway.service.once import in_transaction
 from gateway.service.ports import StoreUnavailable
@@ -19,12 +22,13 @@ from gateway.store.migrate import upgrade
 @pytest.mark.parametrize("first", ["direct", "core"])  # the first statement on the driver, or through SQLAlchemy
 def test_a_dropped_connection_fails_one_unit_of_work_unavailable_and_the_next_runs(database_url, postgres_server,
                                                                                    first):
-    engine = make_engine(database_url, pool_size=1)
+    engine = make_engine(database_url, pool_size=2)
     upgrade(engine)
     uow = unit_of_work.factory(engine)
     read = (lambda u: u.requests.find("region/420100", "r-1")) if first == "direct" else \
         (lambda u: u.control.kill_switch())
-    in_transaction(uow, read, readonly=True)  # the pool now holds a live connection
+    with uow(readonly=True), uow(readonly=True):  # the pool now holds two live connections
+        pass
     admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:  # what a restart does to the gateway's connections
         dropped = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -34,7 +38,7 @@ def test_a_dropped_connection_fails_one_unit_of_work_unavailable_and_the_next_ru
     assert dropped >= 1
     with pytest.raises(StoreUnavailable, match="retry with the same request_id"):
         in_transaction(uow, read, readonly=True)
-    in_transaction(uow, read, readonly=True)  # a fresh connection
+    in_transaction(uow, read, readonly=True)  # a fresh connection: the other dead one went with the pool
     engine.dispose()
 
 
@@ -44,3 +48,14 @@ def test_a_database_that_cannot_be_reached_is_unavailable_not_a_defect(tmp_path)
     with pytest.raises(StoreUnavailable, match="cannot be reached"):
         in_transaction(unit_of_work.factory(engine), lambda u: u.control.kill_switch(), readonly=True)
     engine.dispose()
+
+
+def test_the_servers_readers_beside_the_sqlite_writer_cannot_write(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'copay.db'}")
+    upgrade(engine)
+    engine.dispose()
+    readers = make_engine(f"sqlite:///{tmp_path / 'copay.db'}", query_only=True)
+    with pytest.raises((OperationalError, sqlite3.OperationalError), match="readonly"):
+        with readers.begin() as conn:
+            conn.execute(text("DELETE FROM request_log"))
+    readers.dispose()
