@@ -47,6 +47,7 @@ from gateway._proto.copay.v1 import clearing_pb2_grpc, diagnostics_pb2, diagnost
 from gateway._proto.copay.v1 import settlements_pb2 as spb
 from gateway._proto.copay.v1 import settlements_pb2_grpc
 from gateway.bench import clearing, world
+from gateway.bench.wire import CountingProxy
 from gateway.domain.clearing import window_of
 from gateway.domain.identity import IdHasher
 from gateway.security.pki import init_dev_pki
@@ -364,6 +365,32 @@ async def run_cases(servers: dict[str, Server | Fleet], certs: Path, args: argpa
     return results
 
 
+async def on_the_wire(folder: Path, url: str, args: argparse.Namespace, calls: int = 300, warmup: int = 50) -> str:
+    """Statements and round trips to the database per settle (b), one call at a time, counted by a proxy in
+    front of the database (gateway.bench.wire) under a gateway of their own."""
+    proxy = CountingProxy(url)
+    server = await asyncio.to_thread(Server, folder, await proxy.start(), "server-wire")
+    certs = folder / "certs"
+    channel = grpc.aio.secure_channel(f"localhost:{server.port}", grpc.ssl_channel_credentials(
+        (certs / "ca.pem").read_bytes(), (certs / f"region-{world.REGION}-key.pem").read_bytes(),
+        (certs / f"region-{world.REGION}.pem").read_bytes()))
+    stub = settlements_pb2_grpc.SettlementsServiceStub(channel)
+    rng, run_id = random.Random(11), f"{time.time_ns():x}"
+    try:
+        for n in range(warmup + calls):
+            if n == warmup:
+                proxy.reset()
+            await stub.Settle(spb.SettleRequest(request_id=f"{run_id}-wire-{n}",
+                                                claim=claim(rng.randrange(args.grantors))))
+        statements, trips = proxy.statements / calls, proxy.round_trips / calls
+    finally:
+        await channel.close()
+        await asyncio.to_thread(server.stop)
+        await proxy.stop()
+    return (f"  (b) on the wire: {statements:.1f} statements in {trips:.1f} round trips to the database per settle "
+            f"({calls} settles one at a time, counted by a proxy in front of the database)")
+
+
 def report(first: dict[str, Result], second: dict[str, Result], args: argparse.Namespace, engine: str) -> str:
     """The table and the targets; ``second`` holds (d) and an echo ceiling measured in turns with it, if (d)
     ran after the other cases (on PostgreSQL)."""
@@ -512,6 +539,7 @@ def main(argv: list[str] | None = None) -> None:
     first = asyncio.run(run_cases(servers, folder / "certs", args, windows_to_close=days_to_close))
     for running in set(servers.values()):
         running.stop()
+    wire = asyncio.run(on_the_wire(folder, url, args)) if engine.dialect.name != "sqlite" else ""
     second: dict[str, Result] = {}
     if args.prior and "d" not in servers:  # another engine: (d) later, in place, beside an echo of its own
         print(f"loading {args.prior:,} prior settlements", flush=True)
@@ -521,5 +549,7 @@ def main(argv: list[str] | None = None) -> None:
                                        ceiling="(a) echo again, in turns with (d)"))
         server.stop()
     print(report(first, second, args, engine.dialect.name))
+    if wire:
+        print(wire)
     print(f"(database: {engine.url.render_as_string(hide_password=True)})")
     engine.dispose()

@@ -26,11 +26,11 @@ UNAVAILABLE (the database kept nothing; retry as it is).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, TypeVar
 
 from gateway.domain.errors import Category, FieldViolation, Refusal
-from gateway.service.ports import Conflict, PriorAnswer, UnitOfWork, UnitOfWorkFactory
+from gateway.service.ports import Ahead, Conflict, PriorAnswer, UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
 RETRIES = 5
@@ -46,12 +46,14 @@ class RequestKey:
 
 def run_once(uow_factory: UnitOfWorkFactory, key: RequestKey, work: Callable[[UnitOfWork], T],
              render: Callable[[T], bytes],
-             on_refusal: Callable[[UnitOfWork, Refusal], None] | None = None) -> bytes:
+             on_refusal: Callable[[UnitOfWork, Refusal], None] | None = None, ahead: Ahead = Ahead()) -> bytes:
     """Runs ``work`` once per request key and returns the rendered answer, or raises the
-    refusal. ``on_refusal`` records what a refusal must leave behind (R8), once per request."""
+    refusal. ``on_refusal`` records what a refusal must leave behind (R8), once per request.
+    ``ahead``: what ``work`` will read, asked for with the request log's answer."""
     for attempt in range(RETRIES):
         try:
             with uow_factory() as uow:
+                uow.read_ahead(replace(ahead, request=(key.caller, key.request_id)))
                 prior = uow.requests.find(key.caller, key.request_id)
                 if prior is not None:
                     return _replay(prior, key)

@@ -127,6 +127,16 @@ class TrafficStore(Protocol):
     def since(self, start: datetime) -> list[tuple[datetime, str, str, str, int]]: ...
 
 
+@dataclass(frozen=True)
+class Ahead:
+    """What a unit of work is about to ask for, told beforehand (``UnitOfWork.read_ahead``)."""
+    request: tuple[str, str] | None = None  # (caller, request_id): the request log's answer
+    member: Party | None = None  # a member by region and number
+    bindings: Party | None = None  # a beneficiary's active bindings with their grantors
+    window: date | None = None  # the clearing window a line written on that day enters
+    settlement: bool = False  # the number of a settlement the work will add
+
+
 class UnitOfWork(Protocol):
     members: MemberRepository
     requests: RequestLog
@@ -142,6 +152,10 @@ class UnitOfWork(Protocol):
     def __exit__(self, *exc: object) -> None: ...
     def commit(self) -> None: ...
     def savepoint(self) -> Any: ...
+    def read_ahead(self, ahead: Ahead) -> None:
+        """A hint: an engine that can ask for all of it at once (PostgreSQL: one round trip) does, and the
+        repositories answer the first ask for each from what came back; asks not told beforehand, and a
+        second ask, go to the database as usual."""
 
 
 UnitOfWorkFactory = Callable[..., UnitOfWork]

@@ -19,14 +19,14 @@ from gateway.domain.members import Member
 from gateway.domain.policies import Policy
 from gateway.domain.regions import Scoped, province_of
 from gateway.domain.clock import china_day
-from gateway.domain.clearing import ClearingLine, LineKind, payment_line, refund_line
+from gateway.domain.clearing import ClearingLine, LineKind, payment_line, refund_line, window_of
 from gateway.domain.rollout import Control, daily_limit_refusal, region_refusal
 from gateway.domain.settlements import (Candidate, Claim, PaidLine, Quote, RefundRecord, Settlement, check_bill,
                                         check_credential, crossings, draw, exclusion, refund_plan)
 from gateway.domain.visibility import SettlementView, settlement_view
 from gateway.service import clearing
 from gateway.service.once import RequestKey, in_transaction, run_once
-from gateway.service.ports import UnitOfWork, UnitOfWorkFactory
+from gateway.service.ports import Ahead, UnitOfWork, UnitOfWorkFactory
 
 
 def _patient(uow: UnitOfWork, ref: Party | Person) -> Member | None:
@@ -105,12 +105,12 @@ def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: 
            at: datetime | None = None) -> bytes:
     """Pays the bill; ``settlement_id`` is the caller's choice (AIP-133) in its own namespace, or
     empty for a UUID. ``at``: the time the rules see (now, unless a test says otherwise)."""
+    now = at or datetime.now(timezone.utc)
 
     def work(uow: UnitOfWork) -> Settlement:
         if settlement_id and uow.settlements.get(caller, settlement_id) is not None:
             raise refuse("SETTLEMENT_ID_TAKEN", f"regions/{caller}/settlements/{settlement_id} already exists", None,
                          Category.ALREADY_EXISTS, settlement=f"regions/{caller}/settlements/{settlement_id}")
-        now = at or datetime.now(timezone.utc)
         plan = _plan(uow, policies, caller, claim, uow.locks_rows, now)
         _count_crossings(uow, plan, caller, now)
         institution = claim.institution
@@ -121,9 +121,9 @@ def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: 
                                for i, line in enumerate(plan.lines)), (), now)
         seq = uow.settlements.add(record)
         uow.ledger.post([t for line in plan.lines for t in ledger.pay(line.grantor, caller, line.amount)], now, seq)
-        clearing.record(uow, at, [ClearingLine(payment_line(caller, record.id, line.position), LineKind.PAYMENT,
-                                               line.grantor.region, caller, line.amount, now, seq)
-                                  for line in record.lines])
+        clearing.record(uow, now, [ClearingLine(payment_line(caller, record.id, line.position), LineKind.PAYMENT,
+                                                line.grantor.region, caller, line.amount, now, seq)
+                                   for line in record.lines])
         return replace(record, filed=seq)
 
     def recorded(uow: UnitOfWork, refusal: Refusal) -> None:
@@ -134,7 +134,9 @@ def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: 
                 claim.credential, claim.holder_hash, claim.institution.code if claim.institution else None,
                 key.request_id)
 
-    return run_once(uow_factory, key, work, render, recorded)
+    known = claim.beneficiary if isinstance(claim.beneficiary, Party) else None  # else found by the holder's hash
+    ahead = Ahead(member=known, bindings=known, window=window_of(now), settlement=True)
+    return run_once(uow_factory, key, work, render, recorded, ahead)
 
 
 def reverse(uow_factory: UnitOfWorkFactory, caller: str, name: Scoped, amount: int, key: RequestKey,

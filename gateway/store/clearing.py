@@ -21,14 +21,14 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, or_, select, text
 
 from gateway.domain.clearing import Aggregate, ClearingLine, LineKind
-from gateway.store.direct import Direct, insert
+from gateway.store.direct import Direct, insert, together
 from gateway.store.tables import clearing_confirmations as confirmations
 from gateway.store.tables import clearing_lines as lines
 from gateway.store.tables import clearing_totals as totals
 from gateway.store.tables import clearing_windows as windows
 
 LOCK_CLASS = 0x436C  # the advisory-lock namespace of clearing windows ("Cl"); the day's ordinal is the key
-LOCK_SHARED = text("SELECT pg_advisory_xact_lock_shared(:cls, :day)")
+LOCK_SHARED = Direct(select(func.pg_advisory_xact_lock_shared(bindparam("cls"), bindparam("day")).label("held")))
 LOCK_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:cls, :day)")
 IS_CLOSED = Direct(select(windows.c.day).where(windows.c.day == bindparam("day")))
 # Windows close in order, so a day at or before a closed one is closed (or was never open: a day before the
@@ -49,28 +49,36 @@ class Tally:
     sums: dict[tuple[str, str, str], tuple[int, int]]
 
 
+def entering(conn: Connection, day: date) -> list[tuple[Direct, dict[str, Any]]]:
+    """The reads that enter ``day``'s window: its lock (shared; PostgreSQL), then whether a window from it on
+    is closed. Sent together, the check still comes after the lock is granted (each statement reads afresh)."""
+    lock = [(LOCK_SHARED, {"cls": LOCK_CLASS, "day": day.toordinal()})] if conn.dialect.name == "postgresql" else []
+    return [*lock, (CLOSED_FROM, {"day": day})]
+
+
 class SqlClearing:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, ahead: dict[tuple[Any, ...], Any] | None = None) -> None:
         self._conn = conn
         self._locks = conn.dialect.name == "postgresql"
+        self._ahead = {} if ahead is None else ahead
 
-    def _lock(self, day: date, exclusive: bool) -> None:
+    def _lock(self, day: date) -> None:
         if self._locks:
-            self._conn.execute(LOCK_EXCLUSIVE if exclusive else LOCK_SHARED, {"cls": LOCK_CLASS,
-                                                                                "day": day.toordinal()})
+            self._conn.execute(LOCK_EXCLUSIVE, {"cls": LOCK_CLASS, "day": day.toordinal()})
 
     def enter(self, day: date) -> date:
         """The window a line written now, on ``day``, goes into: ``day`` if it is open, else the next open
         one; held open (its lock, shared) until this transaction ends."""
+        if (closed := self._ahead.pop(("window", day), None)) is not None and not closed:
+            return day  # entered ahead (the lock is held) and open
         while True:
-            self._lock(day, exclusive=False)
-            if CLOSED_FROM.first(self._conn, {"day": day}) is None:
+            if not together(self._conn, entering(self._conn, day))[-1]:
                 return day
             day += timedelta(days=1)
 
     def record(self, day: date, found: list[ClearingLine]) -> None:
         if found:
-            ADD_LINE.run_many(self._conn, [
+            ADD_LINE.queue_many(self._conn, [
                 {"day": day, "name": line.name, "kind": line.kind.value, "payer_region": line.payer,
                  "payee_region": line.payee, "amount": line.amount, "settlement_seq": line.settlement_seq,
                  "at": line.at} for line in found])
@@ -87,7 +95,7 @@ class SqlClearing:
     def close(self, day: date, at: datetime, actor: str, tally: Tally | None = None) -> bool:
         """Closes the window (waiting for the transactions writing into it), with the sums of its lines:
         ``tally`` and those after it, or all; False if it was closed already."""
-        self._lock(day, exclusive=True)
+        self._lock(day)
         if IS_CLOSED.first(self._conn, {"day": day}) is not None:
             return False
         sums = dict(tally.sums) if tally else {}

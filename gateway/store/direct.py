@@ -13,6 +13,15 @@ Only statements with a fixed shape qualify: no expanding ``IN`` lists.
 Driver errors are raised as SQLAlchemy's (IntegrityError, OperationalError),
 parameters hidden, so callers handle one family of exceptions; a lost connection
 is invalidated and flagged (``connection_invalidated``) as SQLAlchemy would.
+
+Round trips (PostgreSQL). A write whose answer nobody reads (``queue``) is not
+sent at once: it waits in the connection's queue and goes with the next thing
+that needs an answer (a read, a statement through SQLAlchemy, or the COMMIT:
+gateway.store.unit_of_work queues BEGIN and COMMIT too), all in one round trip (psycopg's pipeline mode).
+Reads known in advance go together too (``together``). A queued write's error
+(a unique key, a CHECK) is raised where the queue is sent, as the same
+SQLAlchemy exception, so the unit of work fails as it would have; a rollback
+drops what is still queued. On SQLite, in process, ``queue`` runs at once.
 """
 
 from __future__ import annotations
@@ -26,6 +35,24 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 Processor = Callable[[Any], Any]
+QUEUE = "copay_queued_writes"  # in Connection.info: [(plan, parameters, many)] not sent yet (PostgreSQL)
+
+
+def queues(conn: Connection) -> bool:
+    """Whether writes wait for the next round trip on this connection (PostgreSQL), or run at once."""
+    return conn.dialect.name == "postgresql"
+
+
+def drop_queue(conn: Connection) -> None:
+    """Forgets the writes not sent yet (a rollback; a lost connection took its queue with it)."""
+    if not conn.invalidated:
+        conn.info.pop(QUEUE, None)
+
+
+def send_queue(conn: Connection) -> None:
+    """Sends the queued writes now, in one round trip (before a statement that does not go through Direct)."""
+    if conn.info.get(QUEUE):
+        _send(conn, [])
 
 
 def insert(table: Table, *generated: str) -> Insert:
@@ -80,26 +107,8 @@ class Direct:
         return plan
 
     def _execute(self, conn: Connection, plan: _Plan, params: Any, many: bool = False) -> Any:
-        """A cursor on which the statement has run; the caller closes it."""
-        dbapi = conn.dialect.loaded_dbapi
-        driver = conn.connection.dbapi_connection
-        try:
-            if many:
-                cursor = driver.cursor()  # type: ignore[union-attr]
-                try:
-                    cursor.executemany(plan.sql, [plan.parameters(p) for p in params])  # type: ignore[attr-defined]
-                except BaseException:
-                    cursor.close()
-                    raise
-                return cursor
-            return driver.execute(plan.sql, plan.parameters(params))  # type: ignore[union-attr]
-        except dbapi.Error as error:
-            lost = conn.dialect.is_disconnect(error, driver, None)
-            if lost:  # as SQLAlchemy does: neither this connection nor the pool's older ones are used again
-                conn.invalidate(error)
-                conn.engine.dispose(close=False)
-            raise DBAPIError.instance(plan.sql, None, error, dbapi.Error, hide_parameters=True,
-                                      connection_invalidated=lost, dialect=conn.dialect) from error
+        """A cursor on which the statement has run (after the queued writes); the caller closes it."""
+        return _send(conn, [(plan, params, many)])[0]
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         plan = self._plan(conn)
@@ -122,3 +131,72 @@ class Direct:
 
     def run_many(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> None:
         self._execute(conn, self._plan(conn), params, many=True).close()
+
+    def queue(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        """A write whose row count nobody reads: sent with the next round trip (PostgreSQL), or now."""
+        self._queue(conn, params, False)
+
+    def queue_many(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> None:
+        self._queue(conn, params, True)
+
+    def _queue(self, conn: Connection, params: Any, many: bool) -> None:
+        if queues(conn):
+            conn.info.setdefault(QUEUE, []).append((self._plan(conn), params, many))
+        else:
+            self._execute(conn, self._plan(conn), params, many).close()
+
+
+def together(conn: Connection, reads: Sequence[tuple[Direct, Mapping[str, Any]]]) -> list[list[Any]]:
+    """The rows of each read, sent together with the queued writes: one round trip on PostgreSQL. Each
+    statement sees what the ones before it did (a lock taken first holds for the reads after it)."""
+    if not queues(conn):
+        return [read.rows(conn, params) for read, params in reads]
+    plans = [(read._plan(conn), params) for read, params in reads]
+    cursors = _send(conn, [(plan, params, False) for plan, params in plans])
+    try:
+        return [[plan.convert(raw) for raw in cursor.fetchall()] for (plan, _), cursor in zip(plans, cursors)]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def _start(driver: Any, plan: _Plan, params: Any, many: bool) -> Any:
+    if many:
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(plan.sql, [plan.parameters(p) for p in params])
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor
+    return driver.execute(plan.sql, plan.parameters(params))
+
+
+def _send(conn: Connection, batch: list[tuple[_Plan, Any, bool]]) -> list[Any]:
+    """Runs the queued writes, then ``batch``, in order: one round trip on PostgreSQL when there are several
+    (pipeline mode). Returns the cursors of ``batch``, their results in hand."""
+    queued = conn.info.pop(QUEUE, None) or []
+    work = queued + batch
+    dbapi = conn.dialect.loaded_dbapi
+    driver = conn.connection.dbapi_connection
+    cursors: list[Any] = []
+    try:
+        if len(work) == 1:
+            cursors.append(_start(driver, *work[0]))
+        else:
+            with driver.pipeline():  # type: ignore[union-attr]
+                for plan, params, many in work:
+                    cursors.append(_start(driver, plan, params, many))
+    except dbapi.Error as error:
+        for cursor in cursors:
+            cursor.close()
+        lost = conn.dialect.is_disconnect(error, driver, None)
+        if lost:  # as SQLAlchemy does: neither this connection nor the pool's older ones are used again
+            conn.invalidate(error)
+            conn.engine.dispose(close=False)
+        sql = "; ".join(plan.sql for plan, _, _ in work)
+        raise DBAPIError.instance(sql, None, error, dbapi.Error, hide_parameters=True,
+                                  connection_invalidated=lost, dialect=conn.dialect) from error
+    for cursor in cursors[:len(queued)]:
+        cursor.close()
+    return cursors[len(queued):]

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, func, literal, select, union_all
 
 from gateway.domain.ledger import Kind, Transfer
 from gateway.service.ports import Conflict
-from gateway.store.direct import Direct, insert
+from gateway.store.direct import Direct, insert, queues, together
 from gateway.store.tables import share_accounts as accounts
 from gateway.store.tables import transfers
 
@@ -33,6 +33,11 @@ DEBIT = {kind: Direct(accounts.update().where(accounts.c.account == bindparam("k
 CREDIT = {kind: Direct(accounts.update().where(accounts.c.account == bindparam("key"))
           .values({accounts.c.balance: accounts.c.balance + bindparam("amount"),
                    accounts.c[total]: accounts.c[total] + bindparam("amount")})) for kind, total in CREDITS.items()}
+# A debit of a row this transaction holds locked (PostgreSQL): it exists and cannot move, and the CHECK
+# (balance >= 0) stands behind it, failing the commit (a Conflict: the work is retried) if the reading was wrong.
+DEBIT_LOCKED = {kind: Direct(accounts.update().where(accounts.c.account == bindparam("key"))
+                .values({accounts.c.balance: accounts.c.balance - bindparam("amount"),
+                         accounts.c[total]: accounts.c[total] + bindparam("amount")})) for kind, total in DEBITS.items()}
 OPEN = Direct(insert(accounts))
 RECORD = Direct(insert(transfers, "id"))
 
@@ -44,14 +49,16 @@ def is_share(account: str) -> bool:
 class SqlLedger:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._locked: set[str] = set()  # share rows this transaction holds (PostgreSQL)
 
     def balances(self, keys: list[str], lock: bool = False) -> dict[str, int]:
-        """Share balances (0 when never funded); ``lock`` holds the rows until commit (PostgreSQL)."""
-        query = BALANCES[lock]
-        found = {}
-        for key in sorted(set(keys)):  # one order for every transaction: row locks never deadlock
-            row = query.first(self._conn, {"key": key})
-            found[key] = row.balance if row else 0
+        """Share balances (0 when never funded), read together; ``lock`` holds the rows until commit
+        (PostgreSQL)."""
+        ordered = sorted(set(keys))  # one order for every transaction: row locks never deadlock
+        rows = together(self._conn, [(BALANCES[lock], {"key": key}) for key in ordered])
+        found = {key: found[0].balance if found else 0 for key, found in zip(ordered, rows)}
+        if lock and queues(self._conn):
+            self._locked.update(key for key, found in zip(ordered, rows) if found)
         return {key: found[key] for key in keys}
 
     def post(self, entries: list[Transfer], at: datetime, settlement_seq: int | None = None) -> None:
@@ -60,14 +67,16 @@ class SqlLedger:
         if not entries:
             return
         for t in entries:
-            if is_share(t.debit):
+            if is_share(t.debit) and t.debit in self._locked:
+                DEBIT_LOCKED[t.kind].queue(self._conn, {"key": t.debit, "amount": t.amount})
+            elif is_share(t.debit):
                 if DEBIT[t.kind].run(self._conn, {"key": t.debit, "amount": t.amount}) != 1:
                     raise Conflict(f"balance of {t.debit} moved")
             if is_share(t.credit):
                 if CREDIT[t.kind].run(self._conn, {"key": t.credit, "amount": t.amount}) == 0:
                     opened = dict.fromkeys(TOTALS, 0) | {CREDITS[t.kind]: t.amount}
                     OPEN.run(self._conn, {"account": t.credit, "balance": t.amount, **opened})
-        RECORD.run_many(self._conn, [
+        RECORD.queue_many(self._conn, [
             {"debit": t.debit, "credit": t.credit, "amount": t.amount, "kind": t.kind.value,
              "settlement_seq": settlement_seq, "at": at} for t in entries])
 

@@ -28,11 +28,14 @@ def member_of(row: Any) -> Member:
 
 
 class SqlMembers:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, ahead: dict[tuple[Any, ...], Any] | None = None) -> None:
         self._conn = conn
+        self._ahead = {} if ahead is None else ahead
 
     def get(self, region: str, psn_no: str) -> Member | None:
-        row = BY_NAME.first(self._conn, {"region": region, "psn_no": psn_no})
+        rows = self._ahead.pop(("member", region, psn_no), None)
+        row = (rows[0] if rows else None) if rows is not None else BY_NAME.first(
+            self._conn, {"region": region, "psn_no": psn_no})
         return member_of(row) if row else None
 
     def active_holder(self, id_hash: str) -> Member | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import Connection, Row, and_, bindparam, exists, func, select
+from sqlalchemy import BigInteger, Connection, Row, and_, bindparam, exists, func, literal_column, select
 
 from gateway.domain.bindings import Party
 from gateway.domain.clock import china_day
@@ -29,28 +29,40 @@ ACTIVE_BINDINGS = Direct(
     .where(bindings.c.beneficiary_region == bindparam("region"), bindings.c.beneficiary_psn_no == bindparam("psn_no"),
            bindings.c.status == "active").order_by(bindings.c.seq))
 ADD = Direct(insert(settlements, "seq").returning(settlements.c.seq))
+ADD_NUMBERED = Direct(insert(settlements))
 ADD_LINES = Direct(insert(lines))
+# A number taken ahead (PostgreSQL), so that the settlement and everything that names it go in one round trip.
+NEXT_NUMBER = Direct(select(literal_column("nextval('settlements_seq_seq')", BigInteger).label("seq")))
 
 
 class SqlSettlements:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, ahead: dict[tuple[Any, ...], Any] | None = None) -> None:
         self._conn = conn
+        self._ahead = {} if ahead is None else ahead
 
     def active_bindings(self, beneficiary: Party) -> list[tuple[ActiveBinding, Member]]:
         """The beneficiary's ACTIVE bindings in filing order (R9), each with its grantor (members are never
         deleted, so every binding's grantor is there)."""
-        rows = ACTIVE_BINDINGS.rows(self._conn, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})
+        rows = self._ahead.pop(("bindings", beneficiary.region, beneficiary.psn_no), None)
+        if rows is None:
+            rows = ACTIVE_BINDINGS.rows(self._conn, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})
         return [(ActiveBinding(r.binding_id, Party(r.region, r.psn_no), r.binding_seq), member_of(r)) for r in rows]
 
     def add(self, s: Settlement) -> int:
-        seq = ADD.first(self._conn, {
+        """Files the settlement and its lines; with a number taken ahead, they go with the next round trip."""
+        values = {
             "id": s.id, "treatment_region": s.treatment_region, "beneficiary_region": s.beneficiary.region,
             "beneficiary_psn_no": s.beneficiary.psn_no, "credential": s.credential.value,
             "institution_code": s.institution_code, "institution_kind": s.institution_kind and s.institution_kind.value,
             "use": s.use.value, "total": s.total, "fund_part": s.fund_part, "personal_part": s.personal_part,
-            "items": ",".join(sorted(i.value for i in s.items)), "created_at": s.created_at}).seq
+            "items": ",".join(sorted(i.value for i in s.items)), "created_at": s.created_at}
+        seq = self._ahead.pop(("settlement",), None)
+        if seq is None:
+            seq = ADD.first(self._conn, values).seq
+        else:
+            ADD_NUMBERED.queue(self._conn, {"seq": seq, **values})
         if s.lines:
-            ADD_LINES.run_many(self._conn, [
+            ADD_LINES.queue_many(self._conn, [
                 {"settlement_seq": seq, "position": line.position, "binding_id": line.binding_id,
                  "grantor_region": line.grantor.region, "grantor_psn_no": line.grantor.psn_no,
                  "amount": line.amount, "refunded": line.refunded} for line in s.lines])

@@ -3,38 +3,44 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, tuple_
+from sqlalchemy import Connection, Engine, bindparam, select, text, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from gateway.service.ports import Conflict, PriorAnswer, StoreUnavailable
-from gateway.store.clearing import SqlClearing
+from gateway.service.ports import Ahead, Conflict, PriorAnswer, StoreUnavailable
+from gateway.store.clearing import SqlClearing, entering
 from gateway.store.bindings import SqlBindings
 from gateway.store.control import CACHE, SqlControl
 from gateway.store.db import READONLY
-from gateway.store.direct import Direct, insert
+from gateway.store.direct import Direct, drop_queue, insert, queues, send_queue, together
 from gateway.store.ledger import SqlLedger
-from gateway.store.members import SqlMembers
-from gateway.store.settlements import SqlSettlements
+from gateway.store.members import BY_NAME, SqlMembers
+from gateway.store.settlements import ACTIVE_BINDINGS, NEXT_NUMBER, SqlSettlements
 from gateway.store.tables import request_log
 from gateway.store.traffic import SqlTraffic
 
 
+BEGIN, COMMIT = Direct(text("BEGIN")), Direct(text("COMMIT"))
 FIND_REQUEST = Direct(select(request_log.c.fingerprint, request_log.c.response, request_log.c.refused).where(
     request_log.c.caller == bindparam("caller"), request_log.c.request_id == bindparam("request_id")))
 ADD_REQUEST = Direct(insert(request_log))
 
 
 class SqlRequestLog:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, ahead: dict[tuple[Any, ...], Any] | None = None) -> None:
         self._conn = conn
+        self._ahead = {} if ahead is None else ahead
 
     def find(self, caller: str, request_id: str) -> PriorAnswer | None:
-        row = FIND_REQUEST.first(self._conn, {"caller": caller, "request_id": request_id})
+        rows = self._ahead.pop(("request", caller, request_id), None)
+        row = (rows[0] if rows else None) if rows is not None else FIND_REQUEST.first(
+            self._conn, {"caller": caller, "request_id": request_id})
         return PriorAnswer(row.fingerprint, bytes(row.response), bool(row.refused)) if row else None
 
     def add(self, caller: str, request_id: str, answer: PriorAnswer) -> None:
-        ADD_REQUEST.run(self._conn, {"caller": caller, "request_id": request_id, "fingerprint": answer.fingerprint,
+        """Sent with the COMMIT; a copy of the request stored meanwhile fails it on the unique key (a Conflict)."""
+        ADD_REQUEST.queue(self._conn, {"caller": caller, "request_id": request_id, "fingerprint": answer.fingerprint,
                                      "response": answer.response, "refused": answer.refused,
                                      "created_at": datetime.now(timezone.utc)})
 
@@ -61,22 +67,53 @@ class SqlUnitOfWork:
         if self._readonly:
             conn = conn.execution_options(**{READONLY: True})
         self._tx = conn.begin()
+        if queues(conn):
+            # psycopg would send BEGIN on its own and wait for it (in pipeline mode too); this one goes with the
+            # first statement, and COMMIT with the last writes. Outside a unit of work the connection is as usual.
+            conn.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+            BEGIN.queue(conn, {})
         self._bind(conn)
         return self
 
     def _bind(self, conn: Connection) -> None:
         self._conn = conn
-        self.members = SqlMembers(conn)
-        self.requests = SqlRequestLog(conn)
+        self._ahead: dict[tuple[Any, ...], Any] = {}  # answers read ahead, each taken by its first ask
+        self.members = SqlMembers(conn, self._ahead)
+        self.requests = SqlRequestLog(conn, self._ahead)
         self.bindings = SqlBindings(conn)
         self.control = SqlControl(conn)
         self.ledger = SqlLedger(conn)
-        self.settlements = SqlSettlements(conn)
-        self.clearing = SqlClearing(conn)
+        self.settlements = SqlSettlements(conn, self._ahead)
+        self.clearing = SqlClearing(conn, self._ahead)
         self.traffic = SqlTraffic(conn)
 
+    def read_ahead(self, ahead: Ahead) -> None:
+        """Asks for all of ``ahead`` together: with the BEGIN, one round trip on PostgreSQL."""
+        asks: list[tuple[tuple[Any, ...], list[tuple[Direct, dict[str, Any]]]]] = []  # an answer is its last read's
+        if ahead.request:
+            caller, request_id = ahead.request
+            asks.append((("request", caller, request_id), [(FIND_REQUEST, {"caller": caller,
+                                                                           "request_id": request_id})]))
+        if member := ahead.member:
+            asks.append((("member", member.region, member.psn_no),
+                         [(BY_NAME, {"region": member.region, "psn_no": member.psn_no})]))
+        if beneficiary := ahead.bindings:
+            asks.append((("bindings", beneficiary.region, beneficiary.psn_no),
+                         [(ACTIVE_BINDINGS, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})]))
+        if ahead.window:
+            asks.append((("window", ahead.window), entering(self._conn, ahead.window)))
+        if ahead.settlement and queues(self._conn):
+            asks.append((("settlement",), [(NEXT_NUMBER, {})]))
+        answers = iter(together(self._conn, [read for _, reads in asks for read in reads]))
+        for key, reads in asks:
+            rows = [next(answers) for _ in reads][-1]
+            self._ahead[key] = rows[0].seq if key == ("settlement",) else rows
+
     def commit(self) -> None:
-        self._tx.commit()
+        if queues(self._conn):
+            COMMIT.queue(self._conn, {})
+            send_queue(self._conn)  # the queued writes and the COMMIT: one round trip
+        self._tx.commit()  # on PostgreSQL, the transaction has ended already: the driver sends nothing
         self._committed()
 
     def savepoint(self):  # type: ignore[no-untyped-def]
@@ -90,8 +127,15 @@ class SqlUnitOfWork:
     def _end(self) -> None:
         """Rolls back what was not committed and gives the connection back."""
         try:
+            drop_queue(self._conn)
             if self._tx.is_active:
                 self._tx.rollback()
+            if queues(self._conn) and not self._conn.invalidated:
+                # After a failed COMMIT the server may still hold the aborted transaction, which SQLAlchemy
+                # takes for ended: the driver ends it (nothing is sent when there is none).
+                driver = self._conn.connection.dbapi_connection
+                driver.rollback()  # type: ignore[union-attr]
+                driver.autocommit = False  # type: ignore[union-attr]
         finally:
             self._conn.close()
 
