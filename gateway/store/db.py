@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from gateway.store.direct import drop_queue, send_queue
+from gateway.store.direct import send_queue
 
 READONLY = "copay_readonly"
 SQLITE_BUSY_MS = 10_000
@@ -34,10 +34,8 @@ def make_engine(url: str, pool_size: int = 8, synchronous: str = "FULL", query_o
         # UNAVAILABLE (gateway.store.unit_of_work), and is dropped from the pool.
         engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
         # Writes queued for the next round trip (gateway.store.direct) go before any statement of SQLAlchemy's
-        # own, and a rollback (to a savepoint too: what was queued after it) drops them.
+        # own: a SAVEPOINT, a ROLLBACK TO SAVEPOINT (which then undoes them) or a query that must see them.
         event.listen(engine, "before_cursor_execute", lambda conn, *_: send_queue(conn))
-        event.listen(engine, "rollback", drop_queue)
-        event.listen(engine, "rollback_savepoint", lambda conn, *_: drop_queue(conn))
         return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

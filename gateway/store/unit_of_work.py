@@ -130,12 +130,8 @@ class SqlUnitOfWork:
             drop_queue(self._conn)
             if self._tx.is_active:
                 self._tx.rollback()
-            if queues(self._conn) and not self._conn.invalidated:
-                # After a failed COMMIT the server may still hold the aborted transaction, which SQLAlchemy
-                # takes for ended: the driver ends it (nothing is sent when there is none).
-                driver = self._conn.connection.dbapi_connection
-                driver.rollback()  # type: ignore[union-attr]
-                driver.autocommit = False  # type: ignore[union-attr]
+            if queues(self._conn) and not self._conn.invalidated:  # as it was before __enter__
+                self._conn.connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
         finally:
             self._conn.close()
 

@@ -49,6 +49,12 @@ def test_bench_open_loop_at_a_fixed_rate(backend: str, tmp_path: Path, request: 
     assert f"target p99 of (b) < {limit} ms at 150/s" in out and "target (b) achieved >= 99% of 150/s" in out
     assert f"open loop at 150 calls/s, 0.6 s measured per case in 1 turns, after 0.2 s warm-up, " \
            f"{1 if sqlite else 2} gateway process(es)" in out
+    wire = re.search(r"^  \(b\) on the wire: ([\d.]+) statements in ([\d.]+) round trips to the database per settle",
+                     out, re.M)
+    if sqlite:
+        assert wire is None
+    else:  # BEGIN, 6 reads ahead | the balance | 7 writes, COMMIT; the gateway's own background reads add a little
+        assert wire and 16 <= float(wire.group(1)) <= 16.5 and 3 <= float(wire.group(2)) <= 3.2, out
 
 
 def test_bench_times_a_clearing_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
