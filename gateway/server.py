@@ -98,7 +98,10 @@ async def serve(settings: Settings) -> int:
     native.capture()
     tls = credentials(settings)
     hasher = IdHasher(settings.id_hash_key())
-    engine = make_engine(settings.database_url, settings.db_pool_size, settings.sqlite_synchronous)
+    try:
+        engine = make_engine(settings.database_url, settings.db_pool_size, settings.sqlite_synchronous)
+    except ValueError as error:
+        raise ConfigError(f"COPAY_DATABASE_URL: {error}") from None
     sqlite = engine.dialect.name == "sqlite"
     lock = SqliteFileLock(settings.database_url)
     if sqlite and not lock.acquire():

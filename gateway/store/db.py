@@ -13,7 +13,7 @@ import fcntl
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from gateway.store.direct import send_queue
 
@@ -30,9 +30,11 @@ def make_engine(url: str, pool_size: int = 8, synchronous: str = "FULL", query_o
     connections refuse to write (the server's readers beside the writer process)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        parsed, connect_args = _prepare_threshold(parsed)
         # No ping before each use (a round trip per transaction): a lost connection fails its one call
         # UNAVAILABLE (gateway.store.unit_of_work), and is dropped from the pool.
-        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
+        engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True,
+                               connect_args=connect_args)
         # Writes queued for the next round trip (gateway.store.direct) go before any statement of SQLAlchemy's
         # own: a SAVEPOINT, a ROLLBACK TO SAVEPOINT (which then undoes them) or a query that must see them.
         event.listen(engine, "before_cursor_execute", lambda conn, *_: send_queue(conn))
@@ -59,6 +61,23 @@ def make_engine(url: str, pool_size: int = 8, synchronous: str = "FULL", query_o
             "BEGIN" if conn.get_execution_options().get(READONLY) else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _prepare_threshold(url: URL) -> tuple[URL, dict[str, int | None]]:
+    """``?prepare_threshold=N`` in a PostgreSQL URL: psycopg prepares a statement on the server once a
+    connection has run it N times (its default 5); ``none`` never (a PgBouncer older than 1.21, or one with
+    ``max_prepared_statements = 0``, in transaction pooling). psycopg would take the text as it is."""
+    if "prepare_threshold" not in url.query:
+        return url, {}
+    raw = url.query["prepare_threshold"]
+    value = raw if isinstance(raw, str) else raw[-1]
+    if value.lower() in ("none", "off", ""):
+        threshold = None
+    elif value.isdigit():
+        threshold = int(value)
+    else:
+        raise ValueError(f"prepare_threshold={value!r} in the database URL: a whole number, or none")
+    return url.difference_update_query(["prepare_threshold"]), {"prepare_threshold": threshold}
 
 
 class SqliteFileLock:

@@ -141,3 +141,23 @@ def test_answers_read_ahead_are_taken_by_the_first_ask_and_a_second_ask_reads_ag
         assert uow.clearing.enter(NOW.date()) == NOW.date()
         uow.commit()
     assert_clean(one_connection)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("given, expected", [("none", None), ("0", 0), ("12", 12)])
+def test_the_url_says_when_statements_are_prepared_on_the_server(database_url, given, expected):
+    """``?prepare_threshold=none`` for a PgBouncer that cannot keep prepared statements; the unit of work runs
+    as usual (a write queued and committed, a read ahead)."""
+    engine = make_engine(f"{database_url}?prepare_threshold={given}")
+    try:
+        for n in range(3):
+            with SqlUnitOfWork(engine) as uow:
+                assert uow._conn.connection.dbapi_connection.prepare_threshold == expected
+                uow.read_ahead(Ahead(request=(CALLER, f"p-{n}")))
+                assert uow.requests.find(CALLER, f"p-{n}") is None
+                uow.requests.add(CALLER, f"p-{n}", answer("kept"))
+                uow.commit()
+    finally:
+        engine.dispose()
+    with pytest.raises(ValueError, match=r"^prepare_threshold='some' in the database URL: a whole number, or none$"):
+        make_engine(f"{database_url}?prepare_threshold=some")
