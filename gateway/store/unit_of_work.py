@@ -88,7 +88,10 @@ class SqlUnitOfWork:
         self.traffic = SqlTraffic(conn)
 
     def read_ahead(self, ahead: Ahead) -> None:
-        """Asks for all of ``ahead`` together: with the BEGIN, one round trip on PostgreSQL."""
+        """Asks for all of ``ahead`` together: with the BEGIN, one round trip on PostgreSQL. On SQLite, in
+        process, there is nothing to save: each ask reads when it comes."""
+        if not queues(self._conn):
+            return
         asks: list[tuple[tuple[Any, ...], list[tuple[Direct, dict[str, Any]]]]] = []  # an answer is its last read's
         if ahead.request:
             caller, request_id = ahead.request
@@ -102,7 +105,7 @@ class SqlUnitOfWork:
                          [(ACTIVE_BINDINGS, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})]))
         if ahead.window:
             asks.append((("window", ahead.window), entering(self._conn, ahead.window)))
-        if ahead.settlement and queues(self._conn):
+        if ahead.settlement:
             asks.append((("settlement",), [(NEXT_NUMBER, {})]))
         answers = iter(together(self._conn, [read for _, reads in asks for read in reads]))
         for key, reads in asks:
