@@ -20,13 +20,17 @@ the Python runtime (``python_info``, ``python_gc_*``).
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections import OrderedDict
+from itertools import accumulate
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 from prometheus_client import (CollectorRegistry, Counter, GCCollector, Gauge, Histogram, PlatformCollector,
                                ProcessCollector, disable_created_metrics)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 
 from gateway.domain.errors import Refusal
 from gateway.domain.rollout import Control
@@ -51,18 +55,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
         self.traffic = Counts()  # the cross-province counts per minute, for the operator console
-        call = ["grpc_method", "grpc_service", "grpc_type"]
-        self.started = Counter("grpc_server_started", "RPCs started on the server", call, registry=r)
-        self.handled = Counter("grpc_server_handled", "RPCs completed on the server, whatever their status "
-                               "(grpc_code: the status code's name)", ["grpc_code", *call], registry=r)
-        self.handling = Histogram("grpc_server_handling_seconds", "Time from the start of an RPC to its status, "
-                                  "as the server sees it", call, buckets=LATENCY_BUCKETS, registry=r)
-        self.received = Counter("grpc_server_msg_received", "Request messages received (a unary call: one)", call,
-                                registry=r)
-        self.sent = Counter("grpc_server_msg_sent", "Response messages sent (a unary call: one if it ends OK)",
-                            call, registry=r)
-        self.in_flight = Gauge("copay_rpc_in_flight", "RPCs started and not yet completed (streams included)",
-                               ["grpc_method", "grpc_service"], registry=r)
+        self.calls: list[RpcMetrics] = []  # one a method, read when /metrics is scraped (_CallCollector)
+        r.register(_CallCollector(self.calls))
         self.refusals = Counter("copay_rpc_refusals", "Calls refused, by method, reason and rule (malformed "
                                 "requests: reason MALFORMED_REQUEST)", ["method", "reason", "rule"], registry=r)
 
@@ -138,46 +132,78 @@ class Metrics:
 
 class RpcMetrics:
     """One method's call metrics. Each call: ``started()`` once, ``received()``/``sent()`` per message of a
-    stream, ``handled()`` once when its status is known. Runs on the event loop only."""
+    stream, ``handled()`` once when its status is known. Runs on the event loop only, so the counts are plain
+    numbers, not Prometheus' locked values (seven updates a call): ``_CallCollector`` reads them when scraped."""
 
     def __init__(self, metrics: Metrics, method: str, grpc_type: str) -> None:
         service, name = split_method(method)
-        self._metrics, self._method, self._labels = metrics, method, (name, service, grpc_type)
-        self._started = metrics.started.labels(*self._labels)
-        self._handling = metrics.handling.labels(*self._labels)
-        self._received = metrics.received.labels(*self._labels)
-        self._sent = metrics.sent.labels(*self._labels)
-        self._in_flight = metrics.in_flight.labels(name, service)
-        self._handled: dict[str, Any] = {}
+        self._metrics, self._method, self.labels = metrics, method, (name, service, grpc_type)
+        self.started_count = self.received_count = self.sent_count = self.in_flight = 0
+        self.handled_counts: dict[str, int] = {}
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # calls per latency bucket, the last one +Inf
+        self.seconds = 0.0
         self._one_in = grpc_type in ("unary", "server_stream")  # one request message, counted at the start
         self._one_out = grpc_type in ("unary", "client_stream")  # one response message, if it ends OK
+        metrics.calls.append(self)
 
     def started(self) -> None:
         CALL_STARTED_US.set(time.time_ns() // 1000)
-        self._started.inc()
-        self._in_flight.inc()
+        self.started_count += 1
+        self.in_flight += 1
         if self._one_in:
-            self._received.inc()
+            self.received_count += 1
 
     def received(self) -> None:
-        self._received.inc()
+        self.received_count += 1
 
     def sent(self) -> None:
-        self._sent.inc()
+        self.sent_count += 1
 
     def handled(self, code: str, seconds: float, refusal: Refusal | None = None) -> None:
-        handled = self._handled.get(code)
-        if handled is None:
-            handled = self._handled[code] = self._metrics.handled.labels(code, *self._labels)
-        handled.inc()
-        self._handling.observe(seconds)
-        self._in_flight.dec()
+        self.handled_counts[code] = self.handled_counts.get(code, 0) + 1
+        self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.seconds += seconds
+        self.in_flight -= 1
         if self._one_out and code == "OK":
-            self._sent.inc()
+            self.sent_count += 1
         if refusal is not None:
             self._metrics.refusals.labels(self._method, refusal.reason, refusal.rule or "").inc()
             if refusal.reason == "CERTIFICATE_REVOKED":
                 self._metrics.revoked.inc()
+
+
+class _CallCollector:
+    """The grpc_server_* families and copay_rpc_in_flight, from the methods' plain counts at scrape time (another
+    thread reads what the event loop writes: each number is read whole, a scrape may see one call half counted)."""
+
+    def __init__(self, calls: list[RpcMetrics]) -> None:
+        self._calls = calls
+
+    def collect(self) -> Iterator[Any]:
+        call = ["grpc_method", "grpc_service", "grpc_type"]
+        started = CounterMetricFamily("grpc_server_started", "RPCs started on the server", labels=call)
+        handled = CounterMetricFamily("grpc_server_handled", "RPCs completed on the server, whatever their status "
+                                      "(grpc_code: the status code's name)", labels=["grpc_code", *call])
+        handling = HistogramMetricFamily("grpc_server_handling_seconds", "Time from the start of an RPC to its "
+                                         "status, as the server sees it", labels=call)
+        received = CounterMetricFamily("grpc_server_msg_received", "Request messages received (a unary call: "
+                                       "one)", labels=call)
+        sent = CounterMetricFamily("grpc_server_msg_sent", "Response messages sent (a unary call: one if it ends "
+                                   "OK)", labels=call)
+        in_flight = GaugeMetricFamily("copay_rpc_in_flight", "RPCs started and not yet completed (streams "
+                                      "included)", labels=["grpc_method", "grpc_service"])
+        for rpc in list(self._calls):
+            labels = list(rpc.labels)
+            started.add_metric(labels, rpc.started_count)
+            for code, count in sorted(rpc.handled_counts.items()):
+                handled.add_metric([code, *labels], count)
+            cumulative = list(accumulate(rpc.buckets))
+            handling.add_metric(labels, [(floatToGoString(bound), count) for bound, count in
+                                         zip((*LATENCY_BUCKETS, float("inf")), cumulative)], rpc.seconds)
+            received.add_metric(labels, rpc.received_count)
+            sent.add_metric(labels, rpc.sent_count)
+            in_flight.add_metric(labels[:2], rpc.in_flight)
+        yield from (started, handled, handling, received, sent, in_flight)
 
 
 def _use(settlement: Any) -> str:
