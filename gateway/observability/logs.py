@@ -6,7 +6,6 @@ the gateway logs request content, so no ID number or name can reach a log.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
@@ -44,11 +43,9 @@ def configure(level: str = "INFO") -> None:
 
 def rpc_line(fields: dict[str, object]) -> None:
     """The one line a call logs (logger copay.rpc, message "rpc"): the same JSON the formatter makes, written
-    straight to the log's stream. The logging machinery would cost a call more than this line itself (a record,
-    the caller's frame, the handler chain). On the event loop, the lines of the calls that end in one turn of the
-    loop are written together at its end (one write instead of one a call: a write is a system call, and on a
-    busy gateway several calls end in each turn). Without ``configure`` (a test running the stack in process),
-    the line goes through logging as usual."""
+    straight to the log's stream under its handler's lock. The logging machinery would cost a call more than
+    this line itself (a record, the caller's frame, the handler chain). Without ``configure`` (a test running
+    the stack in process), the line goes through logging as usual."""
     if not RPC.isEnabledFor(logging.INFO):
         return
     if _handler is None:
@@ -56,28 +53,6 @@ def rpc_line(fields: dict[str, object]) -> None:
         return
     line = json.dumps({"ts": _ts(time.time()), "level": "info", "logger": "copay.rpc", "msg": "rpc", **fields},
                       ensure_ascii=False)
-    if _turn:  # a write at the end of this turn is due already
-        _turn.append(line)
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # not on the event loop
-        _write([line])
-        return
-    _turn.append(line)
-    loop.call_soon(_end_of_turn)
-
-
-_turn: list[str] = []  # lines of this turn of the event loop, not written yet
-
-
-def _end_of_turn() -> None:
-    lines = _turn[:]
-    _turn.clear()
-    _write(lines)
-
-
-def _write(lines: list[str]) -> None:
     with _handler.lock:  # type: ignore[union-attr]
-        _handler.stream.write("\n".join(lines) + "\n")  # type: ignore[union-attr]
-        _handler.stream.flush()  # type: ignore[union-attr]
+        _handler.stream.write(line + "\n")
+        _handler.stream.flush()
