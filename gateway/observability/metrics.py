@@ -195,7 +195,7 @@ class _CallCollector:
         for rpc in list(self._calls):
             labels = list(rpc.labels)
             started.add_metric(labels, rpc.started_count)
-            for code, count in sorted(rpc.handled_counts.items()):
+            for code, count in sorted(dict(rpc.handled_counts).items()):
                 handled.add_metric([code, *labels], count)
             cumulative = list(accumulate(rpc.buckets))
             handling.add_metric(labels, [(floatToGoString(bound), count) for bound, count in

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
-from gateway.store.direct import send_queue
+from gateway.store.direct import QUEUE, send_queue
 
 READONLY = "copay_readonly"
 SQLITE_BUSY_MS = 10_000
@@ -38,6 +38,7 @@ def make_engine(url: str, pool_size: int = 8, synchronous: str = "FULL", query_o
         # Writes queued for the next round trip (gateway.store.direct) go before any statement of SQLAlchemy's
         # own: a SAVEPOINT, a ROLLBACK TO SAVEPOINT (which then undoes them) or a query that must see them.
         event.listen(engine, "before_cursor_execute", lambda conn, *_: send_queue(conn))
+        event.listen(engine.pool, "checkin", _as_it_came)
         return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +62,18 @@ def make_engine(url: str, pool_size: int = 8, synchronous: str = "FULL", query_o
             "BEGIN" if conn.get_execution_options().get(READONLY) else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _as_it_came(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+    """A connection goes back to the pool with nothing queued, no transaction, and the driver's autocommit off
+    (a unit of work turns it on: gateway.store.unit_of_work), whatever happened in the unit of work."""
+    record.info.pop(QUEUE, None)
+    if dbapi_connection is not None and dbapi_connection.autocommit:
+        try:
+            dbapi_connection.rollback()  # sends nothing when there is no transaction
+            dbapi_connection.autocommit = False
+        except Exception:  # noqa: BLE001 - a dead connection: the pool replaces it when it is next used
+            record.invalidate()
 
 
 def _prepare_threshold(url: URL) -> tuple[URL, dict[str, int | None]]:

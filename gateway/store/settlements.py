@@ -32,7 +32,8 @@ ADD = Direct(insert(settlements, "seq").returning(settlements.c.seq))
 ADD_NUMBERED = Direct(insert(settlements))
 ADD_LINES = Direct(insert(lines))
 # A number taken ahead (PostgreSQL), so that the settlement and everything that names it go in one round trip.
-NEXT_NUMBER = Direct(select(literal_column("nextval('settlements_seq_seq')", BigInteger).label("seq")))
+NEXT_NUMBER = Direct(select(literal_column("nextval(pg_get_serial_sequence('settlements', 'seq'))", BigInteger)
+                            .label("seq")))
 
 
 class SqlSettlements:

@@ -69,8 +69,13 @@ class SqlUnitOfWork:
         self._tx = conn.begin()
         if queues(conn):
             # psycopg would send BEGIN on its own and wait for it (in pipeline mode too); this one goes with the
-            # first statement, and COMMIT with the last writes. Outside a unit of work the connection is as usual.
-            conn.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+            # first statement, and COMMIT with the last writes. Back in the pool the connection is as it was
+            # (gateway.store.db).
+            try:
+                conn.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+            except Exception:
+                conn.close()
+                raise
             BEGIN.queue(conn, {})
         self._bind(conn)
         return self
@@ -133,8 +138,6 @@ class SqlUnitOfWork:
             drop_queue(self._conn)
             if self._tx.is_active:
                 self._tx.rollback()
-            if queues(self._conn) and not self._conn.invalidated:  # as it was before __enter__
-                self._conn.connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
         finally:
             self._conn.close()
 
