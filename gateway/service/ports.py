@@ -155,7 +155,7 @@ class UnitOfWork(Protocol):
     def read_ahead(self, ahead: Ahead) -> None:
         """A hint: an engine that can ask for all of it at once (PostgreSQL: one round trip) does, and the
         repositories answer the first ask for each from what came back; asks not told beforehand, and a
-        second ask, go to the database as usual."""
+        second ask, go to the database as usual. An answer is as of the read ahead: ask before changing it."""
 
 
 UnitOfWorkFactory = Callable[..., UnitOfWork]
