@@ -6,10 +6,10 @@ and SQLite where the same calls must keep their meaning (there writes run at onc
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gateway.domain import ledger
 from gateway.domain.bindings import Party
@@ -67,12 +67,15 @@ def test_a_queued_debit_that_would_overdraw_a_locked_row_fails_at_commit_as_a_co
     unit of work ends in a Conflict (retried by the caller), none of its writes stays, and the connection
     is clean for the next unit of work, which sees the balance as it was."""
     fund(one_connection, 100)
+    queued = False
     with pytest.raises(Conflict):
         with SqlUnitOfWork(one_connection) as uow:
             assert uow.ledger.balances([ledger.share(G1)], lock=True) == {ledger.share(G1): 100}
-            uow.ledger.post(ledger.pay(G1, "320300", 101), NOW)  # queued: nothing has failed yet
+            uow.ledger.post(ledger.pay(G1, "320300", 101), NOW)  # the guarded debit would raise here
+            queued = True
             uow.requests.add(CALLER, "r-1", answer("paid"))
             uow.commit()
+    assert queued
     assert_clean(one_connection)
     assert state(one_connection) == (100, 1, [])
 
@@ -161,3 +164,20 @@ def test_the_url_says_when_statements_are_prepared_on_the_server(database_url, g
         engine.dispose()
     with pytest.raises(ValueError, match=r"^prepare_threshold='some' in the database URL: a whole number, or none$"):
         make_engine(f"{database_url}?prepare_threshold=some")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_window_read_ahead_that_is_closed_sends_the_lines_to_the_next_open_one(one_connection):
+    """The window read ahead (its lock and whether it is closed) answers ``enter`` only if open; closed, the
+    next day is tried as before."""
+    day = NOW.date()
+    with SqlUnitOfWork(one_connection) as uow:
+        assert uow.clearing.close(day, NOW, "ops") is True
+        uow.commit()
+    with SqlUnitOfWork(one_connection) as uow:
+        uow.read_ahead(Ahead(window=day, settlement=True))
+        assert uow.clearing.enter(day) == day + timedelta(days=1)
+        reserved = uow._ahead[("settlement",)]
+        with uow._conn.begin_nested():  # the number read ahead was taken from the settlements' sequence
+            following = uow._conn.execute(text("SELECT nextval(pg_get_serial_sequence('settlements', 'seq'))"))
+            assert following.scalar_one() == reserved + 1
