@@ -13,9 +13,11 @@ from sqlalchemy import select, text
 
 from gateway.domain import ledger
 from gateway.domain.bindings import Party
+from gateway.domain.policies import Use
+from gateway.domain.settlements import CredentialType, Settlement
 from gateway.service.ports import Ahead, Conflict, PriorAnswer
 from gateway.store.db import make_engine
-from gateway.store.tables import request_log, share_accounts, transfers
+from gateway.store.tables import request_log, settlements, share_accounts, transfers
 from gateway.store.unit_of_work import SqlUnitOfWork
 from tests.conftest import BACKENDS
 
@@ -181,3 +183,22 @@ def test_a_window_read_ahead_that_is_closed_sends_the_lines_to_the_next_open_one
         with uow._conn.begin_nested():  # the number read ahead was taken from the settlements' sequence
             following = uow._conn.execute(text("SELECT nextval(pg_get_serial_sequence('settlements', 'seq'))"))
             assert following.scalar_one() == reserved + 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_settlement_is_filed_under_the_number_read_ahead(one_connection):
+    """The number taken with the reads ahead is the one the settlement is stored under (and that its lines, transfers
+    and clearing lines name), in the same round trip as the COMMIT; without one, the insert returns its own."""
+    def bill(settlement_id: str) -> Settlement:
+        return Settlement(settlement_id, "420100", G1, CredentialType.E_VOUCHER, None, None, Use.OUTPATIENT, 100, 0,
+                          100, frozenset(), (), (), NOW)
+
+    with SqlUnitOfWork(one_connection) as uow:
+        uow.read_ahead(Ahead(settlement=True))
+        reserved = uow._ahead[("settlement",)]
+        assert uow.settlements.add(bill("s-ahead")) == reserved
+        assert uow.settlements.add(bill("s-own")) == reserved + 1  # the number was taken: nextval goes on
+        uow.commit()
+    with one_connection.connect() as conn:
+        stored = dict(conn.execute(select(settlements.c.id, settlements.c.seq)).all())
+    assert stored == {"s-ahead": reserved, "s-own": reserved + 1}
