@@ -20,8 +20,8 @@ that needs an answer (a read, a statement through SQLAlchemy, or the COMMIT:
 gateway.store.unit_of_work queues BEGIN and COMMIT too), all in one round trip (psycopg's pipeline mode).
 Reads known in advance go together too (``together``). A queued write's error
 (a unique key, a CHECK) is raised where the queue is sent, as the same
-SQLAlchemy exception, so the unit of work fails as it would have; a rollback
-drops what is still queued. On SQLite, in process, ``queue`` runs at once.
+SQLAlchemy exception, so the unit of work fails as it would have; what is
+still queued when the connection goes back to the pool is dropped (gateway.store.db). On SQLite, in process, ``queue`` runs at once.
 """
 
 from __future__ import annotations
@@ -41,12 +41,6 @@ QUEUE = "copay_queued_writes"  # in Connection.info: [(plan, parameters, many)] 
 def queues(conn: Connection) -> bool:
     """Whether writes wait for the next round trip on this connection (PostgreSQL), or run at once."""
     return conn.dialect.name == "postgresql"
-
-
-def drop_queue(conn: Connection) -> None:
-    """Forgets the writes not sent yet (a rollback; a lost connection took its queue with it)."""
-    if not conn.invalidated:
-        conn.info.pop(QUEUE, None)
 
 
 def send_queue(conn: Connection) -> None:

@@ -13,7 +13,7 @@ from gateway.store.clearing import SqlClearing, entering
 from gateway.store.bindings import SqlBindings
 from gateway.store.control import CACHE, SqlControl
 from gateway.store.db import READONLY
-from gateway.store.direct import Direct, drop_queue, insert, queues, send_queue, together
+from gateway.store.direct import Direct, insert, queues, send_queue, together
 from gateway.store.ledger import SqlLedger
 from gateway.store.members import BY_NAME, SqlMembers
 from gateway.store.settlements import ACTIVE_BINDINGS, NEXT_NUMBER, SqlSettlements
@@ -135,7 +135,6 @@ class SqlUnitOfWork:
     def _end(self) -> None:
         """Rolls back what was not committed and gives the connection back."""
         try:
-            drop_queue(self._conn)
             if self._tx.is_active:
                 self._tx.rollback()
         finally:
