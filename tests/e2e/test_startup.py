@@ -155,6 +155,15 @@ def test_bad_setting_stops_the_gateway_with_one_line_naming_the_variable(pki, tm
     assert repr(value) in output
 
 
+def test_an_unusable_database_url_option_stops_the_gateway_with_one_sentence(pki):
+    """``?prepare_threshold=`` is read by the gateway (psycopg would take the text as it is): a value that is
+    not a number or ``none`` stops ``serve`` before it connects."""
+    status, output = refused_start(pki, "postgresql+psycopg://postgres@127.0.0.1/copay?prepare_threshold=some")
+    assert status != 0, output
+    assert output.strip().splitlines() == [the_sentence(output, "COPAY_DATABASE_URL")]
+    assert "prepare_threshold='some' in the database URL: a whole number, or none" in output
+
+
 def test_busy_metrics_port_stops_the_gateway_with_one_sentence_and_releases_the_grpc_port(pki, tmp_path):
     grpc_port = free_port()
     with socket.socket() as taken:
