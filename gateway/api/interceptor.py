@@ -29,7 +29,6 @@ import asyncio
 import inspect
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -40,7 +39,7 @@ from gateway.api.admission import Admission
 from gateway.api.auth import CALLER, identity_of, unknown_principal
 from gateway.api.errors import to_status
 from gateway.domain.errors import Category, FieldViolation, Refusal
-from gateway.observability.logs import rpc_line
+from gateway.observability.logs import RpcLine
 from gateway.observability.metrics import Metrics, RpcMetrics
 from gateway.security.principal import Principal
 from gateway.service.ports import Conflict, StoreUnavailable
@@ -65,21 +64,24 @@ class Budget:
 
     def __init__(self, per_principal: int, total: int | None = None) -> None:
         self._per_principal, self._total = per_principal, total
-        self._held: Counter[str] = Counter()
+        self._held: dict[str, int] = {}
         self._sum = 0
 
     def take(self, who: str) -> bool:
-        if self._held[who] >= self._per_principal or (self._total is not None and self._sum >= self._total):
+        held = self._held.get(who, 0)
+        if held >= self._per_principal or (self._total is not None and self._sum >= self._total):
             return False
-        self._held[who] += 1
+        self._held[who] = held + 1
         self._sum += 1
         return True
 
     def give(self, who: str) -> None:
-        self._held[who] -= 1
-        self._sum -= 1
-        if not self._held[who]:
+        held = self._held[who] - 1
+        if held:
+            self._held[who] = held
+        else:
             del self._held[who]
+        self._sum -= 1
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
@@ -123,13 +125,15 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
     def _unary(self, method: str, behavior: Callable[..., Awaitable[Any]], parse: Callable[[bytes], Any] | None,
                rpc: RpcMetrics):
+        line, has_id = RpcLine(method), _has_request_id(parse)
+
         async def observed(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             rpc.started()
             identity = identity_of(context)
             principal = identity.principal if identity else None
             CALLER.set(principal)
-            who, request, refusal = str(principal) if principal else "", None, None
+            who, request, refusal = principal.text if principal else "", None, None
             held = self._calls.take(who)
             try:
                 if not held:
@@ -151,8 +155,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 if held:
                     self._calls.give(who)
-                self._record(method, rpc, principal, context, time.perf_counter() - started, refusal,
-                             getattr(request, "request_id", None) or None)
+                self._record(rpc, line, who, context, time.perf_counter() - started, refusal,
+                             request.request_id or None if has_id and request is not None else None)
 
         return observed
 
@@ -161,6 +165,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         """A streaming method: admitted, budgeted, and ended after ``stream_max_seconds`` (a stream of answers
         ends there; a client stream still waiting for its one answer gets DEADLINE_EXCEEDED). Errors are
         answered as a unary call's are."""
+        line = RpcLine(method)
 
         async def admit(context: grpc.aio.ServicerContext) -> tuple[Principal | None, float]:
             started = time.perf_counter()
@@ -176,7 +181,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                                   f"{self._limits.streams_per_principal} streams open already, or the gateway "
                                   f"{self._limits.streams}; close one first")
             if refusal is not None:
-                self._record(method, rpc, principal, context, time.perf_counter() - started, refusal, None)
+                self._record(rpc, line, principal.text if principal else "", context,
+                             time.perf_counter() - started, refusal, None)
                 await context.abort_with_status(to_status(refusal))
             return principal, started
 
@@ -188,7 +194,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         def done(principal: Principal | None, context: grpc.aio.ServicerContext, started: float,
                  refusal: Refusal | None) -> None:
             self._streams.give(str(principal))
-            self._record(method, rpc, principal, context, time.perf_counter() - started, refusal, None)
+            self._record(rpc, line, str(principal), context, time.perf_counter() - started, refusal, None)
 
         if inspect.isasyncgenfunction(behavior):
             async def streamed(given: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
@@ -239,17 +245,23 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
         return written
 
-    def _record(self, method: str, rpc: RpcMetrics, principal: Principal | None, context: grpc.aio.ServicerContext,
-                seconds: float, refusal: Refusal | None, request_id: str | None) -> None:
-        name = refusal.category.value if refusal else _code_name(context)
+    @staticmethod
+    def _record(rpc: RpcMetrics, line: RpcLine, who: str, context: grpc.aio.ServicerContext, seconds: float,
+                refusal: Refusal | None, request_id: str | None) -> None:
+        if refusal is None:
+            name = _code_name(context)
+            rpc.handled(name, seconds)
+            line.write(who or None, name, seconds, request_id)
+            return
+        name = refusal.category.value
         rpc.handled(name, seconds, refusal)
-        fields = {"method": method, "principal": str(principal) if principal else None, "code": name,
-                  "latency_ms": round(seconds * 1000, 3), "request_id": request_id}
-        if refusal is not None:
-            fields["reason"] = refusal.reason
-            if refusal.rule:
-                fields["rule"] = refusal.rule
-        rpc_line(fields)
+        line.write(who or None, name, seconds, request_id, refusal.reason, refusal.rule)
+
+
+def _has_request_id(parse: Callable[[bytes], Any] | None) -> bool:
+    """Whether the method's request message (the class whose ``FromString`` parses it) has a request_id."""
+    descriptor = getattr(getattr(parse, "__self__", None), "DESCRIPTOR", None)
+    return descriptor is not None and "request_id" in descriptor.fields_by_name
 
 
 def _code_name(context: grpc.aio.ServicerContext) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from cryptography import x509
@@ -34,9 +34,14 @@ class Kind(Enum):
 class Principal:
     kind: Kind
     name: str  # admdvs for a region, the operator's name otherwise
+    text: str = field(init=False, repr=False, compare=False)
+    """``region/420100``: made once, as every call logs and budgets by it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", f"{self.kind.value}/{self.name}")
 
     def __str__(self) -> str:
-        return f"{self.kind.value}/{self.name}"
+        return self.text
 
     @property
     def uri(self) -> str:
