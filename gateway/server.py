@@ -45,7 +45,8 @@ from gateway.security.crl import CrlFile
 from gateway.service import admin, clearing, retention, traffic
 from gateway.service.traffic import Counts
 from gateway.service.ports import StoreUnavailable, UnitOfWorkFactory
-from gateway.store.db import SqliteFileLock, make_engine
+from gateway.store.db import make_engine
+from gateway.store.sqlite.lock import SqliteFileLock
 from gateway.store.migrate import upgrade
 from gateway.store.sqlite.wire import share
 from gateway.store.sqlite.writer_process import WriterProcess

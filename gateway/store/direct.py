@@ -15,13 +15,15 @@ parameters hidden, so callers handle one family of exceptions; a lost connection
 is invalidated and flagged (``connection_invalidated``) as SQLAlchemy would.
 
 Round trips (PostgreSQL). A write whose answer nobody reads (``queue``) is not
-sent at once: it waits in the connection's queue and goes with the next thing
-that needs an answer (a read, a statement through SQLAlchemy, or the COMMIT:
-gateway.store.unit_of_work queues BEGIN and COMMIT too), all in one round trip (psycopg's pipeline mode).
-Reads known in advance go together too (``together``). A queued write's error
-(a unique key, a CHECK) is raised where the queue is sent, as the same
-SQLAlchemy exception, so the unit of work fails as it would have; what is
-still queued when the connection goes back to the pool is dropped (gateway.store.db). On SQLite, in process, ``queue`` runs at once.
+sent at once: it waits in the connection's queue (gateway.store.postgres.queue)
+and goes with the next thing that needs an answer (a read, a statement through
+SQLAlchemy, or the COMMIT: gateway.store.postgres.transactions queues BEGIN and
+COMMIT too), all in one round trip (psycopg's pipeline mode). Reads known in
+advance go together too (``together``). A queued write's error (a unique key, a
+CHECK) is raised where the queue is sent, as the same SQLAlchemy exception, so
+the unit of work fails as it would have; what is still queued when the
+connection goes back to the pool is dropped (gateway.store.postgres.engine). On
+SQLite, in process, ``queue`` runs at once.
 """
 
 from __future__ import annotations
@@ -34,18 +36,15 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
+from gateway.store.postgres import queue
+from gateway.store.postgres.queue import queues
+
 Processor = Callable[[Any], Any]
-QUEUE = "copay_queued_writes"  # in Connection.info: [(plan, parameters, many)] not sent yet (PostgreSQL)
-
-
-def queues(conn: Connection) -> bool:
-    """Whether writes wait for the next round trip on this connection (PostgreSQL), or run at once."""
-    return conn.dialect.name == "postgresql"
 
 
 def send_queue(conn: Connection) -> None:
     """Sends the queued writes now, in one round trip (before a statement that does not go through Direct)."""
-    if conn.info.get(QUEUE):
+    if queue.pending(conn):
         _send(conn, [])
 
 
@@ -135,7 +134,7 @@ class Direct:
 
     def _queue(self, conn: Connection, params: Any, many: bool) -> None:
         if queues(conn):
-            conn.info.setdefault(QUEUE, []).append((self._plan(conn), params, many))
+            queue.add(conn, (self._plan(conn), params, many))
         else:
             self._execute(conn, self._plan(conn), params, many).close()
 
@@ -169,7 +168,7 @@ def _start(driver: Any, plan: _Plan, params: Any, many: bool) -> Any:
 def _send(conn: Connection, batch: list[tuple[_Plan, Any, bool]]) -> list[Any]:
     """Runs the queued writes, then ``batch``, in order: one round trip on PostgreSQL when there are several
     (pipeline mode). Returns the cursors of ``batch``, their results in hand."""
-    queued = conn.info.pop(QUEUE, None) or []
+    queued = queue.taken(conn)
     work = queued + batch
     dbapi = conn.dialect.loaded_dbapi
     driver = conn.connection.dbapi_connection

@@ -16,7 +16,8 @@ from sqlalchemy import Connection, bindparam, func, literal, select, union_all
 
 from gateway.domain.ledger import Kind, Transfer
 from gateway.service.ports import Conflict
-from gateway.store.direct import Direct, insert, queues, together
+from gateway.store.direct import Direct, insert, together
+from gateway.store.postgres.queue import queues
 from gateway.store.tables import share_accounts as accounts
 from gateway.store.tables import transfers
 

@@ -2,54 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, text, tuple_
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from gateway.service.ports import Ahead, Conflict, PriorAnswer, StoreUnavailable
-from gateway.store.clearing import SqlClearing, entering
+from gateway.service.ports import Ahead, Conflict, StoreUnavailable
 from gateway.store.bindings import SqlBindings
+from gateway.store.clearing import SqlClearing
 from gateway.store.control import CACHE, SqlControl
-from gateway.store.db import READONLY
-from gateway.store.direct import Direct, insert, queues, send_queue, together
 from gateway.store.ledger import SqlLedger
-from gateway.store.members import BY_NAME, SqlMembers
-from gateway.store.settlements import ACTIVE_BINDINGS, NEXT_NUMBER, SqlSettlements
-from gateway.store.tables import request_log
+from gateway.store.members import SqlMembers
+from gateway.store.postgres import ahead as postgres_ahead
+from gateway.store.postgres import transactions
+from gateway.store.postgres.queue import queues
+from gateway.store.requests import SqlRequestLog
+from gateway.store.settlements import SqlSettlements
+from gateway.store.sqlite.engine import READONLY
 from gateway.store.traffic import SqlTraffic
-
-
-BEGIN, COMMIT = Direct(text("BEGIN")), Direct(text("COMMIT"))
-FIND_REQUEST = Direct(select(request_log.c.fingerprint, request_log.c.response, request_log.c.refused).where(
-    request_log.c.caller == bindparam("caller"), request_log.c.request_id == bindparam("request_id")))
-ADD_REQUEST = Direct(insert(request_log))
-
-
-class SqlRequestLog:
-    def __init__(self, conn: Connection, ahead: dict[tuple[Any, ...], Any] | None = None) -> None:
-        self._conn = conn
-        self._ahead = {} if ahead is None else ahead
-
-    def find(self, caller: str, request_id: str) -> PriorAnswer | None:
-        rows = self._ahead.pop(("request", caller, request_id), None)
-        row = (rows[0] if rows else None) if rows is not None else FIND_REQUEST.first(
-            self._conn, {"caller": caller, "request_id": request_id})
-        return PriorAnswer(row.fingerprint, bytes(row.response), bool(row.refused)) if row else None
-
-    def add(self, caller: str, request_id: str, answer: PriorAnswer) -> None:
-        """Sent with the COMMIT; a copy of the request stored meanwhile fails it on the unique key (a Conflict)."""
-        ADD_REQUEST.queue(self._conn, {"caller": caller, "request_id": request_id, "fingerprint": answer.fingerprint,
-                                     "response": answer.response, "refused": answer.refused,
-                                     "created_at": datetime.now(timezone.utc)})
-
-    def prune(self, before: datetime, limit: int) -> int:
-        """Forgets up to ``limit`` of the oldest requests stored before ``before``; returns how many."""
-        oldest = select(request_log.c.caller, request_log.c.request_id).where(
-            request_log.c.created_at < before).order_by(request_log.c.created_at).limit(limit)
-        return self._conn.execute(request_log.delete().where(
-            tuple_(request_log.c.caller, request_log.c.request_id).in_(oldest))).rowcount
 
 
 class SqlUnitOfWork:
@@ -68,15 +38,7 @@ class SqlUnitOfWork:
             conn = conn.execution_options(**{READONLY: True})
         self._tx = conn.begin()
         if queues(conn):
-            # psycopg would send BEGIN on its own and wait for it (in pipeline mode too); this one goes with the
-            # first statement, and COMMIT with the last writes. Back in the pool the connection is as it was
-            # (gateway.store.db).
-            try:
-                conn.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
-            except Exception:
-                conn.close()
-                raise
-            BEGIN.queue(conn, {})
+            transactions.begin(conn)
         self._bind(conn)
         return self
 
@@ -95,32 +57,12 @@ class SqlUnitOfWork:
     def read_ahead(self, ahead: Ahead) -> None:
         """Asks for all of ``ahead`` together: with the BEGIN, one round trip on PostgreSQL. On SQLite, in
         process, there is nothing to save: each ask reads when it comes."""
-        if not queues(self._conn):
-            return
-        asks: list[tuple[tuple[Any, ...], list[tuple[Direct, dict[str, Any]]]]] = []  # an answer is its last read's
-        if ahead.request:
-            caller, request_id = ahead.request
-            asks.append((("request", caller, request_id), [(FIND_REQUEST, {"caller": caller,
-                                                                           "request_id": request_id})]))
-        if member := ahead.member:
-            asks.append((("member", member.region, member.psn_no),
-                         [(BY_NAME, {"region": member.region, "psn_no": member.psn_no})]))
-        if beneficiary := ahead.bindings:
-            asks.append((("bindings", beneficiary.region, beneficiary.psn_no),
-                         [(ACTIVE_BINDINGS, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})]))
-        if ahead.window:
-            asks.append((("window", ahead.window), entering(self._conn, ahead.window)))
-        if ahead.settlement:
-            asks.append((("settlement",), [(NEXT_NUMBER, {})]))
-        answers = iter(together(self._conn, [read for _, reads in asks for read in reads]))
-        for key, reads in asks:
-            rows = [next(answers) for _ in reads][-1]
-            self._ahead[key] = rows[0].seq if key == ("settlement",) else rows
+        if queues(self._conn):
+            self._ahead.update(postgres_ahead.read_ahead(self._conn, ahead))
 
     def commit(self) -> None:
         if queues(self._conn):
-            COMMIT.queue(self._conn, {})
-            send_queue(self._conn)  # the queued writes and the COMMIT: one round trip
+            transactions.commit(self._conn)
         self._tx.commit()  # on PostgreSQL, the transaction has ended already: the driver sends nothing
         self._committed()
 

@@ -1,4 +1,4 @@
-"""Writes queued for the next round trip on PostgreSQL (gateway.store.direct, gateway.store.unit_of_work):
+"""Writes queued for the next round trip on PostgreSQL (gateway.store.direct, gateway.store.postgres):
 what fails at the COMMIT fails the unit of work as it would have failed at once, nothing of it is kept,
 a rollback to a savepoint drops what was queued after it, and a connection goes back to the pool as it
 came (no transaction left open, the driver's autocommit as SQLAlchemy set it). Against a real PostgreSQL,

@@ -1,0 +1,52 @@
+"""The PostgreSQL engine: a pool of psycopg connections, each put back as it came."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL
+
+from gateway.store.direct import send_queue
+from gateway.store.postgres import queue
+
+
+def make(url: URL, pool_size: int) -> Engine:
+    """Parameters are hidden from error messages, so a logged traceback carries no request values."""
+    url, connect_args = _prepare_threshold(url)
+    # No ping before each use (a round trip per transaction): a lost connection fails its one call
+    # UNAVAILABLE (gateway.store.unit_of_work), and is dropped from the pool.
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True,
+                           connect_args=connect_args)
+    # Writes queued for the next round trip go before any statement of SQLAlchemy's own: a SAVEPOINT, a
+    # ROLLBACK TO SAVEPOINT (which then undoes them) or a query that must see them.
+    event.listen(engine, "before_cursor_execute", lambda conn, *_: send_queue(conn))
+    event.listen(engine.pool, "checkin", _as_it_came)
+    return engine
+
+
+def _as_it_came(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+    """A connection goes back to the pool with nothing queued, no transaction, and the driver's autocommit off
+    (a unit of work turns it on: gateway.store.postgres.transactions), whatever happened in the unit of work."""
+    queue.drop(record.info)
+    if dbapi_connection is not None and dbapi_connection.autocommit:
+        try:
+            dbapi_connection.rollback()  # sends nothing when there is no transaction
+            dbapi_connection.autocommit = False
+        except Exception:  # noqa: BLE001 - a dead connection: the pool replaces it when it is next used
+            record.invalidate()
+
+
+def _prepare_threshold(url: URL) -> tuple[URL, dict[str, int | None]]:
+    """``?prepare_threshold=N`` in a PostgreSQL URL: psycopg prepares a statement on the server once a
+    connection has run it N times (its default 5); ``none`` never (a PgBouncer older than 1.21, or one with
+    ``max_prepared_statements = 0``, in transaction pooling). psycopg would take the text as it is."""
+    if "prepare_threshold" not in url.query:
+        return url, {}
+    raw = url.query["prepare_threshold"]
+    value = raw if isinstance(raw, str) else raw[-1]
+    if value.lower() in ("none", "off", ""):
+        threshold = None
+    elif value.isdigit():
+        threshold = int(value)
+    else:
+        raise ValueError(f"prepare_threshold={value!r} in the database URL: a whole number, or none")
+    return url.difference_update_query(["prepare_threshold"]), {"prepare_threshold": threshold}

@@ -1,0 +1,31 @@
+"""A unit of work's transaction on PostgreSQL, with no round trip of its own.
+
+psycopg would send BEGIN alone and wait for it (in pipeline mode too). Inside a unit of work the driver is
+in autocommit and the unit queues its own ``BEGIN``, which goes with the first statement, and ``COMMIT``,
+which goes with the last writes; SQLAlchemy's commit then finds nothing to do at the driver. Back in the
+pool the connection is as it was (gateway.store.postgres.engine)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from gateway.store.direct import Direct, send_queue
+
+BEGIN, COMMIT = Direct(text("BEGIN")), Direct(text("COMMIT"))
+
+
+def begin(conn: Connection) -> None:
+    """After SQLAlchemy's ``begin()``: the driver in autocommit, and BEGIN queued. If the switch fails the
+    connection is closed (given back: the pool's checkin resets or replaces it) and the error raised."""
+    try:
+        conn.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+    except Exception:
+        conn.close()
+        raise
+    BEGIN.queue(conn, {})
+
+
+def commit(conn: Connection) -> None:
+    """The queued writes and the COMMIT: one round trip."""
+    COMMIT.queue(conn, {})
+    send_queue(conn)
