@@ -73,6 +73,10 @@ class Settings:
     """A stream ends after this long (COPAY_STREAM_MAX_SECONDS); clients open a new one."""
     max_connections: int = 512
     """TLS connections at once (COPAY_MAX_CONNECTIONS); more are closed at once."""
+    max_connection_age_seconds: float = 1800.0
+    """A client's connection is asked to reconnect after this long (COPAY_MAX_CONNECTION_AGE_SECONDS; gRPC
+    adds up to 10% either way), so that callers spread again over N gateways behind a TCP balancer after
+    one restarts or is added. Its calls in flight finish first (streams within stream_max_seconds)."""
     max_message_bytes: int = 4 * 1024 * 1024
     """Largest request or response message (COPAY_MAX_MESSAGE_BYTES)."""
     shutdown_grace_seconds: float = 10.0
@@ -122,6 +126,7 @@ CHECKS: dict[str, Callable] = {
     "listen": _address, "metrics_listen": _address_or_off, "console_listen": _address_or_off,
     "max_concurrent_rpcs": _positive, "max_calls_per_principal": _positive, "max_streams": _positive,
     "max_streams_per_principal": _positive, "stream_max_seconds": _positive, "max_connections": _positive,
+    "max_connection_age_seconds": lambda s: None if s >= 1 else "must be at least 1",
     "max_message_bytes": _positive, "db_pool_size": _positive, "request_retention_days": lambda days: None
     if 1 <= days <= 3650 else "must be from 1 (a day: a retry within it must find its first answer) to 3650",
     "shutdown_grace_seconds": lambda s: None if s >= 0 else "must not be negative",

@@ -85,12 +85,17 @@ def channel_options(settings: Settings) -> list[tuple[str, int]]:
         ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
         ("grpc.http2.max_ping_strikes", 2),
         ("grpc.max_connection_idle_ms", 30 * 60_000),
-        # Behind a TCP load balancer a client keeps the one connection it opened: after 30 minutes (gRPC adds
-        # jitter) it is asked to reconnect, so N gateways share the load again after one restarts or is added.
-        # Calls in flight finish (the longest stream ends within stream_max_seconds).
-        ("grpc.max_connection_age_ms", 30 * 60_000),
-        ("grpc.max_connection_age_grace_ms", int(settings.stream_max_seconds * 1000) + 10_000),
+        # Behind a TCP load balancer a client keeps the one connection it opened: after max_connection_age
+        # (gRPC adds jitter) it is asked to reconnect, so N gateways share the load again after one restarts
+        # or is added. Calls in flight finish (the longest stream ends within stream_max_seconds).
+        ("grpc.max_connection_age_ms", _ms(settings.max_connection_age_seconds)),
+        ("grpc.max_connection_age_grace_ms", _ms(settings.stream_max_seconds + 10)),
     ]
+
+
+def _ms(seconds: float) -> int:
+    """Milliseconds as gRPC takes them, a C int: at most about 24.8 days."""
+    return min(int(seconds * 1000), 2**31 - 1)
 
 
 def credentials(settings: Settings) -> grpc.ServerCredentials:

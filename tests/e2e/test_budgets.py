@@ -291,3 +291,28 @@ def test_a_connection_that_does_not_finish_its_tls_handshake_is_closed(own_gatew
         except ConnectionResetError:
             closed = True
         assert closed and time.monotonic() - started < HANDSHAKE_TIMEOUT_MS / 1000 * 4
+
+
+def test_a_connection_is_asked_to_reconnect_after_max_connection_age(own_gateway):
+    """COPAY_MAX_CONNECTION_AGE_SECONDS (gRPC's max_connection_age): the server ends an old connection (a
+    GOAWAY), the client's channel goes idle, and its next call opens a new connection and is served: behind a
+    TCP balancer, that is what spreads callers over the gateways again."""
+    gw = own_gateway(COPAY_MAX_CONNECTION_AGE_SECONDS="1")
+    channel = own_connection(gw, A)
+    states: list[grpc.ChannelConnectivity] = []
+    idle_after_ready = threading.Event()
+
+    def seen(state: grpc.ChannelConnectivity) -> None:
+        states.append(state)
+        if state == grpc.ChannelConnectivity.IDLE and grpc.ChannelConnectivity.READY in states:
+            idle_after_ready.set()
+
+    channel.subscribe(seen)
+    try:
+        started = time.monotonic()
+        assert echo(gw, A, channel).principal == "region/320300"
+        assert idle_after_ready.wait(DEADLINE), states  # the default (30 minutes) would keep it READY
+        assert time.monotonic() - started >= 0.8  # not before its age (1 s, gRPC's jitter at most 10%)
+        assert echo(gw, A, channel).principal == "region/320300"  # a new connection, served as the first
+    finally:
+        channel.unsubscribe(seen)

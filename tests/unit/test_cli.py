@@ -149,6 +149,7 @@ def test_flags_override_the_environment_and_are_checked_as_it_is(monkeypatch):
     ("COPAY_STREAM_MAX_SECONDS", "1e3", "must be a number"),
     ("COPAY_STREAM_MAX_SECONDS", "99999999", "must be at most 10,000,000"),
     ("COPAY_REQUEST_RETENTION_DAYS", "0.5", "must be from 1"),
+    ("COPAY_MAX_CONNECTION_AGE_SECONDS", "0.5", "must be at least 1"),
     ("COPAY_REQUEST_RETENTION_DAYS", "3651", "must be from 1"),
 ])
 def test_a_number_is_plain_ascii_and_within_bounds(variable, value, why):
@@ -162,6 +163,15 @@ def test_plain_numbers_are_read():
                                 "COPAY_REQUEST_RETENTION_DAYS": "3650", "COPAY_SHUTDOWN_GRACE_SECONDS": "0"})
     assert (chosen.max_streams, chosen.stream_max_seconds, chosen.request_retention_days,
             chosen.shutdown_grace_seconds) == (12, 2.5, 3650.0, 0.0)
+
+def test_the_longest_times_allowed_still_fit_grpc_which_takes_milliseconds_as_a_c_int():
+    from gateway.server import channel_options
+    longest = Settings.from_env({"COPAY_STREAM_MAX_SECONDS": "10000000",
+                                 "COPAY_MAX_CONNECTION_AGE_SECONDS": "10000000"})
+    options = dict(channel_options(longest))
+    assert options["grpc.max_connection_age_ms"] == options["grpc.max_connection_age_grace_ms"] == 2**31 - 1
+    assert dict(channel_options(Settings()))["grpc.max_connection_age_ms"] == 1_800_000
+
 
 # --- seed: the sample world goes only where nothing else is ------------------------------------------------
 
