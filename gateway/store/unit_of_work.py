@@ -38,7 +38,11 @@ class SqlUnitOfWork:
             conn = conn.execution_options(**{READONLY: True})
         self._tx = conn.begin()
         if queues(conn):
-            transactions.begin(conn)
+            try:
+                transactions.begin(conn)
+            except conn.dialect.loaded_dbapi.Error as error:
+                raise StoreUnavailable("the connection to the database was lost; retry with the same "
+                                       "request_id") from error
         self._bind(conn)
         return self
 

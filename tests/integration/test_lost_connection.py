@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from gateway.service.once import in_transaction
-from gateway.service.ports import StoreUnavailable
+from gateway.service.ports import PriorAnswer, StoreUnavailable
 from gateway.store import unit_of_work
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
@@ -59,3 +59,55 @@ def test_the_servers_readers_beside_the_sqlite_writer_cannot_write(tmp_path):
         with readers.begin() as conn:
             conn.execute(text("DELETE FROM request_log"))
     readers.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_lost_at_the_commit_round_trip_keeps_nothing_and_is_unavailable(database_url, postgres_server):
+    """The unit's BEGIN, its writes and its COMMIT go in one round trip; the database drops the connection
+    just before it: StoreUnavailable (the caller retries with the same request_id), nothing kept, and the next
+    unit of work runs on a fresh connection."""
+    engine = make_engine(database_url, pool_size=2)
+    upgrade(engine)
+    uow = unit_of_work.factory(engine)
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+
+    def write_then_lose_the_connection(u):  # type: ignore[no-untyped-def]
+        u.requests.add("region/420100", "lost-at-commit", PriorAnswer(b"f" * 32, b"answer", False))
+        backend = u._conn.connection.dbapi_connection.info.backend_pid  # nothing has been sent yet
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+
+    with pytest.raises(StoreUnavailable, match="retry with the same request_id"):
+        in_transaction(uow, write_then_lose_the_connection)
+    assert in_transaction(uow, lambda u: u.requests.find("region/420100", "lost-at-commit"), readonly=True) is None
+    assert engine.pool.checkedout() == 0
+    admin.dispose()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_that_cannot_be_switched_to_autocommit_is_unavailable_and_not_used_again(
+        database_url, monkeypatch):
+    """A unit of work turns the driver's autocommit on (its BEGIN goes with the first statement); a connection
+    found closed then fails the unit StoreUnavailable, is invalidated, and the next unit runs on a new one."""
+    import psycopg
+
+    engine = make_engine(database_url, pool_size=1)
+    upgrade(engine)
+    uow = unit_of_work.factory(engine)
+    in_transaction(uow, lambda u: u.control.kill_switch(), readonly=True)  # the pool holds one connection
+    first = engine.pool._pool.queue[0].dbapi_connection  # type: ignore[attr-defined]
+    switch = psycopg.Connection.set_autocommit
+
+    def closed(self, value):  # type: ignore[no-untyped-def]
+        if self is first:
+            raise psycopg.OperationalError("the connection is closed")
+        switch(self, value)
+
+    monkeypatch.setattr(psycopg.Connection, "set_autocommit", closed)
+    with pytest.raises(StoreUnavailable, match="retry with the same request_id"):
+        in_transaction(uow, lambda u: u.control.kill_switch(), readonly=True)
+    assert engine.pool.checkedout() == 0
+    in_transaction(uow, lambda u: u.control.kill_switch(), readonly=True)
+    assert engine.pool._pool.queue[0].dbapi_connection is not first  # type: ignore[attr-defined]
+    engine.dispose()

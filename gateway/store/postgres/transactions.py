@@ -15,11 +15,13 @@ BEGIN, COMMIT = Direct(text("BEGIN")), Direct(text("COMMIT"))
 
 
 def begin(conn: Connection) -> None:
-    """After SQLAlchemy's ``begin()``: the driver in autocommit, and BEGIN queued. If the switch fails the
-    connection is closed (given back: the pool's checkin resets or replaces it) and the error raised."""
+    """After SQLAlchemy's ``begin()``: the driver in autocommit, and BEGIN queued. If the switch fails (a
+    connection found closed) the connection is not used again: it is invalidated, given back, and the
+    driver's error raised."""
     try:
         conn.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
     except Exception:
+        conn.invalidate()
         conn.close()
         raise
     BEGIN.queue(conn, {})
