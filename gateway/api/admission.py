@@ -17,7 +17,7 @@ class Admission:
     the CRL and what was admitted under them are replaced as one (the console asks from its own threads: an
     answer worked out under the previous state is remembered in the previous state's set only)."""
 
-    REMEMBERED = 4096  # certificates admitted lately; more, and the memory starts again
+    REMEMBERED = 4096  # certificates remembered per state; beyond that, the others are checked on each call
 
     def __init__(self) -> None:
         self._now: tuple[Control, Revocations, set[str]] = (Control(), Revocations(), set())

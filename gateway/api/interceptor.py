@@ -156,7 +156,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 if held:
                     self._calls.give(who)
                 self._record(rpc, line, who, context, time.perf_counter() - started, refusal,
-                             request.request_id or None if has_id and request is not None else None)
+                             _request_id(request, has_id))
 
         return observed
 
@@ -258,10 +258,17 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         line.write(who or None, name, seconds, request_id, refusal.reason, refusal.rule)
 
 
-def _has_request_id(parse: Callable[[bytes], Any] | None) -> bool:
-    """Whether the method's request message (the class whose ``FromString`` parses it) has a request_id."""
+def _has_request_id(parse: Callable[[bytes], Any] | None) -> bool | None:
+    """Whether the method's request message (the class whose ``FromString`` parses it) has a request_id; None
+    if the parser does not say (protobuf's pure-Python implementation: ``FromString`` is a static method)."""
     descriptor = getattr(getattr(parse, "__self__", None), "DESCRIPTOR", None)
-    return descriptor is not None and "request_id" in descriptor.fields_by_name
+    return None if descriptor is None else "request_id" in descriptor.fields_by_name
+
+
+def _request_id(request: Any, has_id: bool | None) -> str | None:
+    if request is None or has_id is False:
+        return None
+    return (request.request_id if has_id else getattr(request, "request_id", None)) or None
 
 
 def _code_name(context: grpc.aio.ServicerContext) -> str:

@@ -46,15 +46,19 @@ _second: tuple[int, str] = (-1, "")  # the current second, and its text
 
 
 def _ts_now() -> str:
-    """Now, as ``_ts`` writes it; the date and time of day are made once a second."""
+    """Now, as ``_ts`` writes it (rounded to the microsecond as datetime does, then cut to the millisecond);
+    the date and time of day are made once a second."""
     global _second
     now = time.time()
     second = int(now)
+    micro = round((now - second) * 1e6)
+    if micro >= 1_000_000:
+        second, micro = second + 1, micro - 1_000_000
     whole, text = _second
     if second != whole:
         text = datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
         _second = (second, text)
-    return f"{text}.{int((now - second) * 1000):03d}+00:00"
+    return f"{text}.{micro // 1000:03d}+00:00"
 
 
 class RpcLine:

@@ -12,8 +12,8 @@ from gateway.store.sqlite import engine as sqlite
 def make_engine(url: str, pool_size: int = 8, synchronous: str = "FULL", query_only: bool = False) -> Engine:
     """``synchronous`` (SQLite): FULL syncs the write-ahead log at each commit, so an acknowledged commit
     survives a power cut; NORMAL does not (see Settings.sqlite_synchronous). ``query_only`` (SQLite): the
-    connections refuse to write (the server's readers beside the writer process). A URL PostgreSQL cannot
-    use raises ValueError."""
+    connections refuse to write (the server's readers beside the writer process). A PostgreSQL URL whose
+    ``prepare_threshold`` is neither a whole number nor ``none`` raises ValueError."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return sqlite.make(parsed, pool_size, synchronous, query_only)

@@ -18,7 +18,7 @@ from gateway.store.postgres import transactions
 from gateway.store.postgres.queue import queues
 from gateway.store.requests import SqlRequestLog
 from gateway.store.settlements import SqlSettlements
-from gateway.store.sqlite.engine import READONLY
+from gateway.store.sqlite.engine import READONLY  # set on every read-only unit; SQLite alone acts on it
 from gateway.store.traffic import SqlTraffic
 
 
@@ -41,7 +41,7 @@ class SqlUnitOfWork:
             try:
                 transactions.begin(conn)
             except conn.dialect.loaded_dbapi.Error as error:
-                raise StoreUnavailable("the connection to the database was lost; retry with the same "
+                raise StoreUnavailable("a connection to the database could not be used; retry with the same "
                                        "request_id") from error
         self._bind(conn)
         return self

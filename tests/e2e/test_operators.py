@@ -171,6 +171,12 @@ def test_unregistered_and_disabled_regions_are_refused(worlds, tmp_path):
         name=enable.name, request_id=rid("ok"), reason="checked"), timeout=T)
     for w in worlds:
         assert wait_for(lambda: echo(w.gateway, "region-320500", tmp_path), "region/320500") == "region/320500"
+    # A certificate admitted before (the gateway remembers it) is refused once its region is disabled.
+    admin(gateway).SetRegionState(apb.SetRegionStateRequest(
+        request_id=rid("off-320500"), region="regions/320500", state=apb.ROLLOUT_STATE_DISABLED,
+        reason="incident"), timeout=T)
+    for w in worlds:
+        assert wait_for(lambda: echo(w.gateway, "region-320500", tmp_path), "REGION_DISABLED") == "REGION_DISABLED"
     # Disabling applies at once, and a call acting on a member of the disabled region is refused too.
     world = worlds[0]
     grantor, _ = world.member("450100")

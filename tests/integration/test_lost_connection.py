@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from gateway.service.once import in_transaction
@@ -86,28 +86,21 @@ def test_a_connection_lost_at_the_commit_round_trip_keeps_nothing_and_is_unavail
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_a_connection_that_cannot_be_switched_to_autocommit_is_unavailable_and_not_used_again(
-        database_url, monkeypatch):
-    """A unit of work turns the driver's autocommit on (its BEGIN goes with the first statement); a connection
-    found closed then fails the unit StoreUnavailable, is invalidated, and the next unit runs on a new one."""
-    import psycopg
-
+def test_a_connection_that_cannot_be_switched_to_autocommit_is_unavailable_and_not_used_again(database_url):
+    """A unit of work turns the driver's autocommit on (its BEGIN goes with the first statement); a pooled
+    connection found closed then fails the unit StoreUnavailable, is invalidated, and the next unit runs on a
+    new one."""
     engine = make_engine(database_url, pool_size=1)
     upgrade(engine)
     uow = unit_of_work.factory(engine)
+    handed_out: list[object] = []
+    event.listen(engine, "checkout", lambda dbapi_connection, *_: handed_out.append(dbapi_connection))
     in_transaction(uow, lambda u: u.control.kill_switch(), readonly=True)  # the pool holds one connection
-    first = engine.pool._pool.queue[0].dbapi_connection  # type: ignore[attr-defined]
-    switch = psycopg.Connection.set_autocommit
-
-    def closed(self, value):  # type: ignore[no-untyped-def]
-        if self is first:
-            raise psycopg.OperationalError("the connection is closed")
-        switch(self, value)
-
-    monkeypatch.setattr(psycopg.Connection, "set_autocommit", closed)
+    first = handed_out[-1]
+    first.close()  # type: ignore[attr-defined]  # closed under the pool, which does not ping before use
     with pytest.raises(StoreUnavailable, match="retry with the same request_id"):
         in_transaction(uow, lambda u: u.control.kill_switch(), readonly=True)
     assert engine.pool.checkedout() == 0
     in_transaction(uow, lambda u: u.control.kill_switch(), readonly=True)
-    assert engine.pool._pool.queue[0].dbapi_connection is not first  # type: ignore[attr-defined]
+    assert handed_out[-1] is not first
     engine.dispose()

@@ -164,6 +164,7 @@ def test_plain_numbers_are_read():
     assert (chosen.max_streams, chosen.stream_max_seconds, chosen.request_retention_days,
             chosen.shutdown_grace_seconds) == (12, 2.5, 3650.0, 0.0)
 
+
 def test_the_longest_times_allowed_still_fit_grpc_which_takes_milliseconds_as_a_c_int():
     from gateway.server import channel_options
     longest = Settings.from_env({"COPAY_STREAM_MAX_SECONDS": "10000000",
