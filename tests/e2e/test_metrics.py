@@ -255,3 +255,23 @@ def test_readyz_fails_while_the_database_is_not_at_this_gateways_migrations(pki,
         assert until(lambda: get(gw, "/readyz")[:2] == (200, "ok\n"))
     finally:
         gw.stop()
+
+
+@pytest.mark.parametrize("protobuf", ["upb", "python"])
+def test_a_calls_log_line_names_its_request_id_whichever_protobuf_parses_it(pki, tmp_path, protobuf):
+    """The interceptor decides once per method whether its request has a request_id, from the parser's class;
+    protobuf's pure-Python implementation does not say (its FromString is a static method), and the field is
+    then read from each request. Either way the line names the request."""
+    from gateway._proto.copay.v1 import settlements_pb2_grpc
+
+    gw = start_gateway(pki, f"sqlite:///{tmp_path / 'copay.db'}", tmp_path,
+                       PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=protobuf)
+    try:
+        stub = settlements_pb2_grpc.SettlementsServiceStub(gw.channel())
+        with pytest.raises(grpc.RpcError) as err:  # no claim: refused after parsing, the request id known
+            stub.Settle(spb.SettleRequest(request_id=f"logged-{protobuf}"), timeout=T)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        [line] = gw.calls(f"logged-{protobuf}")
+        assert (line["method"], line["code"]) == ("/copay.v1.SettlementsService/Settle", "INVALID_ARGUMENT")
+    finally:
+        gw.stop()
