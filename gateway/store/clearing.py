@@ -28,7 +28,8 @@ from gateway.store.tables import clearing_totals as totals
 from gateway.store.tables import clearing_windows as windows
 
 LOCK_CLASS = 0x436C  # the advisory-lock namespace of clearing windows ("Cl"); the day's ordinal is the key
-LOCK_SHARED = Direct(select(func.pg_advisory_xact_lock_shared(bindparam("cls"), bindparam("day")).label("held")))
+LOCK_SHARED = Direct(select(func.pg_advisory_xact_lock_shared(bindparam("cls"), bindparam("day")).label("held")),
+                     alone=True)
 LOCK_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:cls, :day)")
 IS_CLOSED = Direct(select(windows.c.day).where(windows.c.day == bindparam("day")))
 # Windows close in order, so a day at or before a closed one is closed (or was never open: a day before the

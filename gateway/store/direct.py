@@ -31,12 +31,12 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, Callable, Mapping, Sequence
 
-from sqlalchemy import Connection, Insert, Table, bindparam
+from sqlalchemy import Connection, Delete, Insert, Select, Table, Update, bindparam
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import CompileError, DBAPIError
 from sqlalchemy.sql import ClauseElement
 
-from gateway.store.postgres import queue
+from gateway.store.postgres import combine, queue
 from gateway.store.postgres.queue import queues
 
 Processor = Callable[[Any], Any]
@@ -56,7 +56,7 @@ def insert(table: Table, *generated: str) -> Insert:
 class _Plan:
     """One statement compiled for one dialect."""
 
-    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+    def __init__(self, statement: ClauseElement, dialect: Dialect, alone: bool = False) -> None:
         compiled = statement.compile(dialect=dialect)
         if compiled.has_out_parameters or any(b.expanding for b in compiled.binds.values()):
             raise ValueError("Direct runs fixed-shape statements only")
@@ -72,6 +72,7 @@ class _Plan:
         self.row = namedtuple("Row", [c.key for c in columns]) if columns else None  # type: ignore[misc]
         self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         self.plain = not any(self.results)
+        self.shape = _shape(statement, dialect, self.sql, alone, columns) if dialect.name == "postgresql" else None
 
     def parameters(self, given: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         values = {**self.defaults, **given} if self.defaults or self.binds else given
@@ -85,23 +86,37 @@ class _Plan:
         return self.row._make(p(v) if p else v for p, v in zip(self.results, raw))  # type: ignore[union-attr]
 
 
-class Direct:
-    """A Core statement, compiled once per dialect and run on the raw DBAPI connection."""
+def _shape(statement: ClauseElement, dialect: Dialect, sql: str, alone: bool, columns: list[Any]) -> combine.Shape:
+    writes = (statement.table.name, isinstance(statement, Insert)) \
+        if isinstance(statement, (Insert, Update, Delete)) else None  # type: ignore[attr-defined]
+    alone = alone or not isinstance(statement, Select) or statement._for_update_arg is not None
+    try:
+        types = [] if alone else [c.type.compile(dialect=dialect) for c in columns]
+    except CompileError:  # a column of no SQL type (a function's void): the read goes as it is
+        alone, types = True, []
+    return combine.Shape(sql, writes, alone, types)
 
-    def __init__(self, statement: ClauseElement) -> None:
+
+class Direct:
+    """A Core statement, compiled once per dialect and run on the raw DBAPI connection. ``alone``: a read
+    that takes a lock other than ``FOR UPDATE`` (gateway.store.postgres.combine)."""
+
+    def __init__(self, statement: ClauseElement, alone: bool = False) -> None:
         self.statement = statement
+        self._alone = alone
         self._plans: dict[str, _Plan] = {}
 
     def _plan(self, conn: Connection) -> _Plan:
         name = conn.dialect.name
         plan = self._plans.get(name)
         if plan is None:
-            plan = self._plans[name] = _Plan(self.statement, conn.dialect)
+            plan = self._plans[name] = _Plan(self.statement, conn.dialect, self._alone)
         return plan
 
     def _execute(self, conn: Connection, plan: _Plan, params: Any, many: bool = False) -> Any:
         """A cursor on which the statement has run (after the queued writes); the caller closes it."""
-        return _send(conn, [(plan, params, many)])[0]
+        values = [plan.parameters(p) for p in params] if many else plan.parameters(params)
+        return _send(conn, [(plan.sql, values, many)])[0]
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         plan = self._plan(conn)
@@ -140,35 +155,74 @@ class Direct:
 
 
 def together(conn: Connection, reads: Sequence[tuple[Direct, Mapping[str, Any]]]) -> list[list[Any]]:
-    """The rows of each read, sent together with the queued writes: one round trip on PostgreSQL. Each
-    statement sees what the ones before it did (a lock taken first holds for the reads after it)."""
+    """The rows of each read, sent together with the queued writes: one round trip on PostgreSQL, where
+    reads that take no lock also go as one statement (gateway.store.postgres.combine). Each read sees what
+    the ones before it did (a lock taken first holds for the reads after it, which see what committed
+    while it waited)."""
     if not queues(conn):
         return [read.rows(conn, params) for read, params in reads]
-    plans = [(read._plan(conn), params) for read, params in reads]
-    cursors = _send(conn, [(plan, params, False) for plan, params in plans])
+    plans = [read._plan(conn) for read, _ in reads]
+    values = [plan.parameters(params) for plan, (_, params) in zip(plans, reads)]
+    groups = combine.read_groups([plan.shape for plan in plans])  # type: ignore[misc]
+    batch: list[tuple[str, Any, bool]] = []
+    for group in groups:
+        if len(group) == 1:
+            batch.append((plans[group[0]].sql, values[group[0]], False))
+        else:
+            combined = combine.reads([plans[i].shape for i in group])  # type: ignore[misc]
+            batch.append((combined.sql, combine.Combined.parameters([values[i] for i in group], "r"), False))
+    cursors = _send(conn, batch)
+    answers: list[list[Any]] = []
     try:
-        return [[plan.convert(raw) for raw in cursor.fetchall()] for (plan, _), cursor in zip(plans, cursors)]
+        for group, cursor in zip(groups, cursors):
+            rows = cursor.fetchall()
+            if len(group) == 1:
+                answers.append([plans[group[0]].convert(raw) for raw in rows])
+            else:
+                answers += combine.split(rows, [plans[i].shape for i in group],  # type: ignore[misc]
+                                         [plans[i].convert for i in group])
     finally:
         for cursor in cursors:
             cursor.close()
+    return answers
 
 
-def _start(driver: Any, plan: _Plan, params: Any, many: bool) -> Any:
+def _start(driver: Any, sql: str, values: Any, many: bool) -> Any:
     if many:
         cursor = driver.cursor()
         try:
-            cursor.executemany(plan.sql, [plan.parameters(p) for p in params])
+            cursor.executemany(sql, values)
         except BaseException:
             cursor.close()
             raise
         return cursor
-    return driver.execute(plan.sql, plan.parameters(params))
+    return driver.execute(sql, values)
 
 
-def _send(conn: Connection, batch: list[tuple[_Plan, Any, bool]]) -> list[Any]:
-    """Runs the queued writes, then ``batch``, in order: one round trip on PostgreSQL when there are several
-    (pipeline mode). Returns the cursors of ``batch``, their results in hand."""
-    queued = queue.taken(conn)
+def _queued(conn: Connection) -> list[tuple[str, Any, bool]]:
+    """The queued writes, as statements to send: on PostgreSQL each group that may go as one statement
+    does (gateway.store.postgres.combine)."""
+    items = queue.taken(conn)
+    if not items:
+        return []
+    singles = [(plan, values) for plan, params, many in items for values in (params if many else [params])]
+    statements: list[tuple[str, Any, bool]] = []
+    for group in combine.write_groups([(plan.shape, (plan, values)) for plan, values in singles]):
+        if len(group) == 1:
+            plan, values = group[0][1]
+            statements.append((plan.sql, plan.parameters(values), False))
+        else:
+            combined = combine.writes(group)
+            statements.append((combined.sql, combine.Combined.parameters(
+                [plan.parameters(values) for _, (plan, values) in group], "w"), False))
+    return statements
+
+
+def _send(conn: Connection, batch: list[tuple[str, Any, bool]]) -> list[Any]:
+    """Runs the queued writes, then ``batch`` (statements with their driver's parameters), in order: one
+    round trip on PostgreSQL when there are several (pipeline mode). Returns the cursors of ``batch``, their
+    results in hand."""
+    queued = _queued(conn)
     work = queued + batch
     dbapi = conn.dialect.loaded_dbapi
     driver = conn.connection.dbapi_connection
@@ -178,8 +232,8 @@ def _send(conn: Connection, batch: list[tuple[_Plan, Any, bool]]) -> list[Any]:
             cursors.append(_start(driver, *work[0]))
         else:
             with driver.pipeline():  # type: ignore[union-attr]
-                for plan, params, many in work:
-                    cursors.append(_start(driver, plan, params, many))
+                for sql, values, many in work:
+                    cursors.append(_start(driver, sql, values, many))
     except dbapi.Error as error:
         for cursor in cursors:
             cursor.close()
@@ -187,7 +241,7 @@ def _send(conn: Connection, batch: list[tuple[_Plan, Any, bool]]) -> list[Any]:
         if lost:  # as SQLAlchemy does: neither this connection nor the pool's older ones are used again
             conn.invalidate(error)
             conn.engine.dispose(close=False)
-        sql = "; ".join(plan.sql for plan, _, _ in work)
+        sql = "; ".join(sql for sql, _, _ in work)
         raise DBAPIError.instance(sql, None, error, dbapi.Error, hide_parameters=True,
                                   connection_invalidated=lost, dialect=conn.dialect) from error
     for cursor in cursors[:len(queued)]:

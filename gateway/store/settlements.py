@@ -47,7 +47,8 @@ class SqlSettlements:
         rows = self._ahead.pop(("bindings", beneficiary.region, beneficiary.psn_no), None)
         if rows is None:
             rows = ACTIVE_BINDINGS.rows(self._conn, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})
-        return [(ActiveBinding(r.binding_id, Party(r.region, r.psn_no), r.binding_seq), member_of(r)) for r in rows]
+        return [(ActiveBinding(r.binding_id, Party(r.region, r.psn_no), r.binding_seq), member_of(r))
+                for r in sorted(rows, key=lambda r: r.binding_seq)]  # read with others, the order is ours to keep
 
     def add(self, s: Settlement) -> int:
         """Files the settlement and its lines; with a number taken ahead, they go with the next round trip."""

@@ -1,5 +1,6 @@
 """The reads a unit of work asks for at once (``UnitOfWork.read_ahead``): with its BEGIN, one round trip.
-Each answer is kept under the key its repository looks for, and taken by the repository's first ask."""
+Each answer is kept under the key its repository looks for, and taken by the repository's first ask. On the
+wire: BEGIN, the window's lock, and every other read as one statement (gateway.store.postgres.combine)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from gateway.store.settlements import ACTIVE_BINDINGS, NEXT_NUMBER
 
 def read_ahead(conn: Connection, ahead: Ahead) -> dict[tuple[Any, ...], Any]:
     asks: list[tuple[tuple[Any, ...], list[tuple[Direct, dict[str, Any]]]]] = []  # an answer is its last read's
+    if ahead.window:  # first: its lock goes alone, and every read after it goes as one statement
+        asks.append((("window", ahead.window), entering(conn, ahead.window)))
     if ahead.request:
         caller, request_id = ahead.request
         asks.append((("request", caller, request_id), [(FIND_REQUEST, {"caller": caller, "request_id": request_id})]))
@@ -26,8 +29,6 @@ def read_ahead(conn: Connection, ahead: Ahead) -> dict[tuple[Any, ...], Any]:
     if beneficiary := ahead.bindings:
         asks.append((("bindings", beneficiary.region, beneficiary.psn_no),
                      [(ACTIVE_BINDINGS, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})]))
-    if ahead.window:
-        asks.append((("window", ahead.window), entering(conn, ahead.window)))
     if ahead.settlement:
         asks.append((("settlement",), [(NEXT_NUMBER, {})]))
     answers = iter(together(conn, [read for _, reads in asks for read in reads]))

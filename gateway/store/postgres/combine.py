@@ -1,0 +1,152 @@
+"""Several statements sent as one (PostgreSQL): the driver's cost is per statement, not per row.
+
+A settlement's statements went in three round trips already (pipeline mode), but each statement still cost
+the gateway its own driver work and system calls: about 60 µs of CPU each, sixteen of them per settlement
+(README, Benchmark). Here the writes queued for one round trip become one statement with ``WITH``, and reads
+asked for together one ``UNION ALL``; each part keeps its own parameters (renamed ``w0_key``, ``r1_day``...)
+and its own answer. A combined text is the same for every unit of work of the same shape, so the server
+prepares it once per connection like any other.
+
+What stays apart, because one statement would change the meaning:
+- Sub-statements of one ``WITH`` all see the database as it was before the statement and run in no set
+  order: a write joins a group only if no other part of it writes the same table (inserts into one table
+  excepted: they cannot touch each other's rows). Two debits of one share account can never meet in one
+  statement, where only one of them would take effect.
+- A statement reads from one snapshot, taken when it starts: a read that takes a lock (an advisory lock, or
+  ``FOR UPDATE``) is sent alone, so that the reads after it, in the next statement, see what committed
+  while it waited for the lock.
+- ``BEGIN``, ``COMMIT`` and anything else that is not a plain INSERT, UPDATE or DELETE goes as it is.
+
+Errors keep their meaning: a unique key or a CHECK fails the combined statement with the same SQLSTATE
+(gateway.store.unit_of_work makes it a Conflict), and the transaction as a whole, as before.
+
+Rows keep their order within a read: the parts of a ``UNION ALL`` are read in turn and a part's own
+``ORDER BY`` holds in its sub-select (PostgreSQL's executor; the readers that depend on order sort again
+where it is cheap: gateway.store.settlements.SqlSettlements.active_bindings).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Sequence
+
+PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+class Shape:
+    """What combining needs to know of one compiled statement."""
+
+    def __init__(self, sql: str, writes: tuple[str, bool] | None, alone: bool, types: Sequence[str]) -> None:
+        self.sql = sql
+        self.writes = writes  # (table, is an INSERT) for a plain write, else None
+        self.alone = alone  # a read that takes a lock: never combined
+        self.types = types  # the SQL types of a read's columns
+        # Every % a named parameter (the one form renamed here), and no WITH of its own (one level only)
+        self.combinable = sql.count("%") == len(PARAMETER.findall(sql)) and not sql.lstrip().upper().startswith("WITH")
+
+
+class Combined:
+    """One statement made of several parts, each with its own parameters."""
+
+    def __init__(self, sql: str, parts: int) -> None:
+        self.sql = sql
+        self.parts = parts
+
+    @staticmethod
+    def parameters(given: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
+        return {f"{prefix}{i}_{name}": value for i, values in enumerate(given) for name, value in values.items()}
+
+
+_WRITES: dict[tuple[int, ...], Combined] = {}
+_READS: dict[tuple[int, ...], Combined] = {}
+CACHED = 256  # distinct shapes remembered; more are built again each time
+
+
+def _renamed(sql: str, prefix: str) -> str:
+    return PARAMETER.sub(lambda m: f"%({prefix}_{m.group(1)})s", sql)
+
+
+def write_groups(items: list[tuple[Shape, Any]]) -> list[list[tuple[Shape, Any]]]:
+    """Splits single-row statements, in order, into groups that may go as one statement each."""
+    groups: list[list[tuple[Shape, Any]]] = []
+    written: dict[str, bool] | None = None  # in the last group: table -> only inserted into; None: closed
+    for shape, params in items:
+        plain = shape.writes is not None and shape.combinable
+        if plain and written is not None and _joins(written, *shape.writes):  # type: ignore[misc]
+            groups[-1].append((shape, params))
+        else:
+            groups.append([(shape, params)])
+            written = {} if plain else None
+        if plain and written is not None:
+            table, inserts = shape.writes  # type: ignore[misc]
+            written[table] = written.get(table, True) and inserts
+    return groups
+
+
+def _joins(written: dict[str, bool], table: str, inserts: bool) -> bool:
+    return table not in written or (inserts and written[table])
+
+
+def writes(group: list[tuple[Shape, Any]]) -> Combined:
+    """``WITH w0 AS (...), w1 AS (...) <last>``: the group's writes as one statement."""
+    key = tuple(id(shape) for shape, _ in group)
+    found = _WRITES.get(key)
+    if found is None:
+        parts = [_renamed(shape.sql, f"w{i}") for i, (shape, _) in enumerate(group)]
+        sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts[:-1])) + " " + parts[-1]
+        found = _remember(_WRITES, key, Combined(sql, len(parts)))
+    return found
+
+
+def read_groups(shapes: list[Shape]) -> list[list[int]]:
+    """The positions of the reads, in order, grouped into statements: a locking read alone."""
+    groups: list[list[int]] = []
+    open_group = False
+    for i, shape in enumerate(shapes):
+        free = not shape.alone and shape.combinable
+        if free and open_group:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+        open_group = free
+    return groups
+
+
+def reads(shapes: list[Shape]) -> Combined:
+    """``SELECT 0, a, b, NULL, NULL FROM (...) UNION ALL SELECT 1, NULL, NULL, c, d FROM (...)``: each read's
+    columns in slots of their own, typed, and the first column saying which read a row answers."""
+    key = tuple(id(shape) for shape in shapes)
+    found = _READS.get(key)
+    if found is None:
+        slots = [t for shape in shapes for t in shape.types]
+        branches, start = [], 0
+        for i, shape in enumerate(shapes):
+            names = [f"c{k}" for k in range(len(shape.types))]
+            own = range(start, start + len(names))
+            columns = [f"q{i}.c{k - start}" if k in own else f"NULL::{slot}" for k, slot in enumerate(slots)]
+            branches.append(f"SELECT {i} AS part, {', '.join(columns)} FROM ({_renamed(shape.sql, f'r{i}')}) "
+                            f"AS q{i}({', '.join(names)})")
+            start += len(names)
+        found = _remember(_READS, key, Combined(" UNION ALL ".join(branches), len(shapes)))
+    return found
+
+
+def split(rows: list[Sequence[Any]], shapes: list[Shape], convert: list[Callable[[Sequence[Any]], Any]]) \
+        -> list[list[Any]]:
+    """A combined read's rows back into each read's rows, converted as that read's own would be."""
+    bounds, start = [], 1
+    for shape in shapes:
+        bounds.append((start, start + len(shape.types)))
+        start += len(shape.types)
+    answers: list[list[Any]] = [[] for _ in shapes]
+    for raw in rows:
+        part = raw[0]
+        low, high = bounds[part]
+        answers[part].append(convert[part](raw[low:high]))
+    return answers
+
+
+def _remember(cache: dict[tuple[int, ...], Combined], key: tuple[int, ...], combined: Combined) -> Combined:
+    if len(cache) < CACHED:
+        cache[key] = combined
+    return combined

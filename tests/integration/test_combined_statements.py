@@ -1,0 +1,125 @@
+"""Statements sent as one on PostgreSQL (gateway.store.postgres.combine), against a real PostgreSQL: reads
+sent as one answer as each would alone; two debits of one account queued for one round trip both take
+effect; a read after the window's lock sees a close committed while it waited for the lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date, datetime, timezone
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from gateway.bench import world
+from gateway.domain import ledger
+from gateway.domain.identity import IdHasher
+from gateway.store import direct
+from gateway.store.clearing import CLOSED_FROM, LOCK_CLASS, LOCK_EXCLUSIVE, entering
+from gateway.store.db import make_engine
+from gateway.store.ledger import BALANCES
+from gateway.store.members import BY_NAME
+from gateway.store.requests import FIND_REQUEST
+from gateway.store.settlements import ACTIVE_BINDINGS, NEXT_NUMBER
+from gateway.store.tables import bindings, clearing_windows, share_accounts
+from gateway.store.unit_of_work import SqlUnitOfWork
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)
+DAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def engine(database_url: str, hasher: IdHasher):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
+    world.load_pairs(engine, 3, hasher)
+    with engine.begin() as conn:  # beneficiary 0 gets a second grantor: two bindings, in filing order
+        conn.execute(insert(bindings).values(
+            id="second", grantor_region=world.REGION, grantor_psn_no=world.grantor(1).psn_no,
+            beneficiary_region=world.REGION, beneficiary_psn_no=world.beneficiary(0).psn_no, relationship="son",
+            status="active", policy="42@v1", created_at=NOW, updated_at=NOW))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The text of every statement sent through gateway.store.direct."""
+    sent: list[str] = []
+    start = direct._start
+
+    def counted(driver, sql, values, many):  # type: ignore[no-untyped-def]
+        sent.append(sql)
+        return start(driver, sql, values, many)
+
+    monkeypatch.setattr(direct, "_start", counted)
+    return sent
+
+
+def test_reads_sent_as_one_statement_answer_as_each_would_alone(engine, statements: list[str]) -> None:
+    """Rows of several reads, none of some, NULLs, several columns of one type in different reads, order."""
+    b0, g0 = world.beneficiary(0), world.grantor(0)
+    asks = [(FIND_REQUEST, {"caller": "region/420100", "request_id": "none"}),
+            (BY_NAME, {"region": b0.region, "psn_no": b0.psn_no}),
+            (BY_NAME, {"region": b0.region, "psn_no": "NOBODY"}),
+            (ACTIVE_BINDINGS, {"region": b0.region, "psn_no": b0.psn_no}),
+            (BY_NAME, {"region": g0.region, "psn_no": g0.psn_no}),
+            (BALANCES[False], {"key": ledger.share(g0)}),
+            (CLOSED_FROM, {"day": DAY})]
+    with SqlUnitOfWork(engine) as uow:
+        statements.clear()
+        together = direct.together(uow._conn, asks)
+        assert len(statements) == 2 and statements[0] == "BEGIN" and "UNION ALL" in statements[1]
+        alone = [read.rows(uow._conn, params) for read, params in asks]
+    assert together == alone
+    assert [len(rows) for rows in together] == [0, 1, 0, 2, 1, 1, 0]
+    assert [r.binding_id for r in together[3]] == ["bench-0", "second"]
+    assert together[1][0].moved_to is None and together[1][0].psn_no == b0.psn_no
+    assert together[5][0].balance == world.FUNDING
+
+
+def test_numbers_taken_in_a_combined_read_come_from_the_sequence_once_each(engine) -> None:
+    with SqlUnitOfWork(engine) as uow:
+        first, _, second = direct.together(uow._conn, [(NEXT_NUMBER, {}), (BY_NAME, {"region": "x", "psn_no": "y"}),
+                                                       (NEXT_NUMBER, {})])
+    assert second[0].seq == first[0].seq + 1
+
+
+def test_two_debits_of_one_account_queued_for_one_round_trip_both_take_effect(engine, statements) -> None:
+    """In one statement only one of them would: they go as two, each still in the same round trip."""
+    g0 = world.grantor(0)
+    with SqlUnitOfWork(engine) as uow:
+        uow.ledger.balances([ledger.share(g0)], lock=True)
+        statements.clear()
+        uow.ledger.post(ledger.pay(g0, "320300", 300) + ledger.pay(g0, "320300", 200), NOW)
+        uow.commit()
+    assert len(statements) == 3 and statements[-1] == "COMMIT"  # debit, (debit + transfers), COMMIT
+    with engine.connect() as conn:
+        row = conn.execute(select(share_accounts).where(share_accounts.c.account == ledger.share(g0))).one()
+    assert (row.balance, row.spent) == (world.FUNDING - 500, 500)
+
+
+def test_a_read_after_the_windows_lock_sees_a_close_committed_while_it_waited(engine) -> None:
+    """The closer holds the day's lock and writes the closed window; the settle's reads (lock, then whether
+    the window is closed) wait for it. Sent as one statement, the check would read from a snapshot taken
+    before the wait, and put a line into the closed window."""
+    seen: list[list[object]] = []
+    with engine.connect() as closer:
+        closer.execute(LOCK_EXCLUSIVE, {"cls": LOCK_CLASS, "day": DAY.toordinal()})
+        closer.execute(insert(clearing_windows).values(day=DAY, closed_at=NOW, closed_by="op", lines=0, fen=0))
+
+        def settle() -> None:
+            with SqlUnitOfWork(engine) as uow:
+                seen.append(direct.together(uow._conn, entering(uow._conn, DAY))[-1])
+
+        waiting = threading.Thread(target=settle)
+        waiting.start()
+        deadline = time.monotonic() + 60
+        with engine.connect() as watch:
+            while not watch.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                         "AND NOT granted")).scalar():
+                assert time.monotonic() < deadline, "the settle never waited for the window's lock"
+                time.sleep(0.01)
+        closer.commit()
+    waiting.join(60)
+    assert [[r.day for r in rows] for rows in seen] == [[DAY]]
