@@ -82,7 +82,7 @@ class Settings:
     shutdown_grace_seconds: float = 10.0
     """On SIGTERM, how long in-flight calls may take to finish (COPAY_SHUTDOWN_GRACE_SECONDS)."""
     db_pool_size: int = 8
-    """PostgreSQL: connections, and threads running database work (COPAY_DB_POOL_SIZE). SQLite has one
+    """PostgreSQL: connections for calls, and calls' units of work at once (COPAY_DB_POOL_SIZE). SQLite has one
     writer process with one connection."""
     sqlite_synchronous: str = "FULL"
     """SQLite only (COPAY_SQLITE_SYNCHRONOUS): FULL syncs the log at every commit (one commit holds a batch

@@ -45,7 +45,8 @@ from gateway.security.crl import CrlFile
 from gateway.service import admin, clearing, retention, traffic
 from gateway.service.traffic import Counts
 from gateway.service.ports import StoreUnavailable, UnitOfWorkFactory
-from gateway.store.db import make_engine
+from gateway.store.db import make_engine, make_loop_engine
+from gateway.store.postgres.loop import LoopRunner
 from gateway.store.sqlite.lock import SqliteFileLock
 from gateway.store.migrate import upgrade
 from gateway.store.sqlite.wire import share
@@ -62,7 +63,7 @@ SERVICES = tuple(service.full_name for module in (members_pb2, bindings_pb2, pol
 HANDSHAKE_TIMEOUT_MS = 5_000  # a TLS handshake not done by then is dropped (gRPC's default: 120 s)
 PRUNE_EVERY_SECONDS = 3600
 CLOSE_EVERY_SECONDS = 60
-READERS = 2  # SQLite: threads (and connections) reading beside the writer process
+READERS = 2  # threads (and connections) for long reads beside the writer process (SQLite) or the event loop
 READERS_NICE = 10  # ... at a lower priority than serving calls and writing
 CONSOLE_POOL = 2  # connections the operator console reads with (and as many more at peaks)
 TRAFFIC_EVERY_SECONDS = 2.0  # how often a process adds its cross-province counts to the database
@@ -133,8 +134,10 @@ async def serve(settings: Settings) -> int:
         # Long reads (a window's detail, the sums before a close) beside the writer, not in it: WAL readers.
         engine = make_engine(settings.database_url, READERS, query_only=True)
         reads: Runner = ThreadPoolRunner(READERS, unit_of_work.factory(engine), nice=READERS_NICE)
-    else:
-        db = reads = ThreadPoolRunner(settings.db_pool_size, unit_of_work.factory(engine))
+    else:  # calls on the event loop itself; long reads in threads beside it, on the blocking engine
+        on_loop = make_loop_engine(settings.database_url, settings.db_pool_size)
+        db = LoopRunner(settings.db_pool_size, on_loop, unit_of_work.factory(on_loop))
+        reads = ThreadPoolRunner(READERS, unit_of_work.factory(engine), nice=READERS_NICE)
     # The console's own small pool (read-only on SQLite): it can never hold the connections calls need.
     console_engine = make_engine(settings.database_url, CONSOLE_POOL, query_only=sqlite)
 
@@ -155,7 +158,7 @@ async def serve(settings: Settings) -> int:
     policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(db, in_force), server)
     accounts_pb2_grpc.add_AccountsServiceServicer_to_server(accounts, server)
     settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(settlements, server)
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(db, hasher, in_force), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(db, reads, hasher, in_force), server)
     clearing_servicer = ClearingServicer(db, reads, hasher)
     clearing_pb2_grpc.add_ClearingServiceServicer_to_server(clearing_servicer, server)
     exchange_pb2_grpc.add_LocalExchangeServiceServicer_to_server(

@@ -4,8 +4,12 @@ and returns its result once its changes are committed.
 
 SQLite: ``gateway.store.sqlite.writer_process.WriterProcess``: the work runs in a
 process of its own (gateway.store.sqlite.writer), which commits calls in batches.
-PostgreSQL: ``ThreadPoolRunner``, so the event loop keeps serving while a
-query waits on the network, each unit of work a transaction of its own.
+PostgreSQL: ``gateway.store.postgres.loop.LoopRunner``: the work runs on the
+event loop itself and gives it back whenever it waits on the database, each
+unit of work a transaction of its own.
+
+Long reads (a clearing window's sums and detail, the audit chain's check) run
+beside the calls, in a ``ThreadPoolRunner``'s threads, on both engines.
 """
 
 from __future__ import annotations

@@ -54,27 +54,37 @@ def load(conn: Connection) -> Control:
 
 
 class ControlCache:
-    """One per process; shared by its threads (PostgreSQL) or its writer's batches (SQLite)."""
+    """One per process; shared by its threads and the event loop's units of work (PostgreSQL) or its writer's
+    batches (SQLite). No lock is held while the database is read: a unit of work on the event loop waits for
+    the database by giving the loop back, and another one asking meanwhile must not block the loop's thread."""
 
     def __init__(self) -> None:
         self._control: Control | None = None
         self._checked = float("-inf")
-        self._lock = threading.Lock()
+        self._forgotten = 0  # changes this process committed: a state read before one is not kept
+        self._lock = threading.Lock()  # held only to compare and set, never across a read
 
     def current(self, conn: Connection, fresh: bool = False) -> Control:
-        if not fresh and self._control is not None and time.monotonic() - self._checked < REFRESH_SECONDS:
-            return self._control
-        with self._lock:
-            version = VERSION.first(conn, {}).version
-            if self._control is None or self._control.version != version:
-                self._control = load(conn)
-            self._checked = time.monotonic()
-            return self._control
+        control = self._control
+        if not fresh and control is not None and time.monotonic() - self._checked < REFRESH_SECONDS:
+            return control
+        forgotten = self._forgotten
+        version = VERSION.first(conn, {}).version
+        if control is None or control.version != version:
+            control = load(conn)
+        with self._lock:  # kept unless this process committed a change meanwhile
+            if self._forgotten == forgotten:
+                # Readers that overlapped may store in any order: an older state kept last is read again at the
+                # next refresh (its version differs), as another process's change is. A lower version is a
+                # state too (a database restored from a backup): any version but the kept one is loaded.
+                self._control, self._checked = control, time.monotonic()
+        return control
 
     def forget(self) -> None:
-        """After this process committed a change: the next unit of work reloads. Under the lock, so that a
-        reload that read the state before the commit cannot be kept after it."""
+        """After this process committed a change: the next unit of work reloads, and a reload that read the
+        state before the commit is not kept after it."""
         with self._lock:
+            self._forgotten += 1
             self._checked = float("-inf")
 
 

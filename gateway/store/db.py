@@ -18,3 +18,8 @@ def make_engine(url: str, pool_size: int = 8, synchronous: str = "FULL", query_o
     if parsed.get_backend_name() == "sqlite":
         return sqlite.make(parsed, pool_size, synchronous, query_only)
     return postgres.make(parsed, pool_size)
+
+
+def make_loop_engine(url: str, pool_size: int = 8) -> Engine:
+    """PostgreSQL: an engine for units of work run on the event loop (gateway.store.postgres.loop)."""
+    return postgres.make_on_loop(make_url(url), pool_size)

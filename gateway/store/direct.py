@@ -31,12 +31,13 @@ SQLite, in process, ``queue`` runs at once.
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from sqlalchemy import Connection, Delete, Insert, Select, Table, Update, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError, DBAPIError
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.util import await_only
 
 from gateway.store.postgres import combine, queue
 from gateway.store.postgres.queue import queues
@@ -115,18 +116,14 @@ class Direct:
             plan = self._plans[name] = _Plan(self.statement, conn.dialect, self._alone)
         return plan
 
-    def _execute(self, conn: Connection, plan: _Plan, params: Any, many: bool = False) -> Any:
-        """A cursor on which the statement has run (after the queued writes); the caller closes it."""
+    def _execute(self, conn: Connection, plan: _Plan, params: Any, many: bool = False) -> Answer:
+        """Runs the statement (after the queued writes)."""
         values = [plan.parameters(p) for p in params] if many else plan.parameters(params)
         return _send(conn, [(plan.sql, values, many)])[0]
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         plan = self._plan(conn)
-        cursor = self._execute(conn, plan, params)
-        try:
-            return [plan.convert(raw) for raw in cursor.fetchall()]
-        finally:
-            cursor.close()
+        return [plan.convert(raw) for raw in self._execute(conn, plan, params).rows]
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Any | None:
         found = self.rows(conn, params)
@@ -134,13 +131,10 @@ class Direct:
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Executes a DML statement; returns the number of rows it matched."""
-        cursor = self._execute(conn, self._plan(conn), params)
-        count = cursor.rowcount
-        cursor.close()
-        return count
+        return self._execute(conn, self._plan(conn), params).count
 
     def run_many(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> None:
-        self._execute(conn, self._plan(conn), params, many=True).close()
+        self._execute(conn, self._plan(conn), params, many=True)
 
     def queue(self, conn: Connection, params: Mapping[str, Any]) -> None:
         """A write whose row count nobody reads: sent with the next round trip (PostgreSQL), or now."""
@@ -153,7 +147,7 @@ class Direct:
         if queues(conn):
             queue.add(conn, (self._plan(conn), params, many))
         else:
-            self._execute(conn, self._plan(conn), params, many).close()
+            self._execute(conn, self._plan(conn), params, many)
 
 
 def together(conn: Connection, reads: Sequence[tuple[Direct, Mapping[str, Any]]]) -> list[list[Any]]:
@@ -173,20 +167,39 @@ def together(conn: Connection, reads: Sequence[tuple[Direct, Mapping[str, Any]]]
         else:
             combined = combine.reads([plans[i].shape for i in group])  # type: ignore[misc]
             batch.append((combined.sql, combine.Combined.parameters([values[i] for i in group], "r"), False))
-    cursors = _send(conn, batch)
     answers: list[list[Any]] = []
+    for group, answer in zip(groups, _send(conn, batch)):
+        if len(group) == 1:
+            answers.append([plans[group[0]].convert(raw) for raw in answer.rows])
+        else:
+            answers += combine.split(answer.rows, [plans[i].shape for i in group],  # type: ignore[misc]
+                                     [plans[i].convert for i in group])
+    return answers
+
+
+class Answer(NamedTuple):
+    rows: list[Any]  # empty for a statement that returns none
+    count: int  # rows matched or returned
+
+
+def _answer(cursor: Any) -> Answer:
+    return Answer(cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
+
+
+def _run(driver: Any, work: list[tuple[str, Any, bool]]) -> list[Answer]:
+    """On a blocking connection (SQLite; PostgreSQL in threads): several statements in a pipeline."""
+    cursors: list[Any] = []
     try:
-        for group, cursor in zip(groups, cursors):
-            rows = cursor.fetchall()
-            if len(group) == 1:
-                answers.append([plans[group[0]].convert(raw) for raw in rows])
-            else:
-                answers += combine.split(rows, [plans[i].shape for i in group],  # type: ignore[misc]
-                                         [plans[i].convert for i in group])
+        if len(work) == 1:
+            cursors.append(_start(driver, *work[0]))
+        else:
+            with driver.pipeline():
+                for sql, values, many in work:
+                    cursors.append(_start(driver, sql, values, many))
+        return [_answer(cursor) for cursor in cursors]
     finally:
         for cursor in cursors:
             cursor.close()
-    return answers
 
 
 def _start(driver: Any, sql: str, values: Any, many: bool) -> Any:
@@ -199,6 +212,36 @@ def _start(driver: Any, sql: str, values: Any, many: bool) -> Any:
             raise
         return cursor
     return driver.execute(sql, values)
+
+
+async def _run_async(driver: Any, work: list[tuple[str, Any, bool]]) -> list[Answer]:
+    """The same on an asynchronous psycopg connection, awaited from a unit of work on the event loop
+    (gateway.store.postgres.loop)."""
+    cursors: list[Any] = []
+    try:
+        if len(work) == 1:
+            cursors.append(await _start_async(driver, *work[0]))
+        else:
+            async with driver.pipeline():
+                for sql, values, many in work:
+                    cursors.append(await _start_async(driver, sql, values, many))
+        return [Answer(await cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
+                for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            await cursor.close()
+
+
+async def _start_async(driver: Any, sql: str, values: Any, many: bool) -> Any:
+    if many:
+        cursor = driver.cursor()
+        try:
+            await cursor.executemany(sql, values)
+        except BaseException:
+            await cursor.close()
+            raise
+        return cursor
+    return await driver.execute(sql, values)
 
 
 def _queued(conn: Connection) -> list[tuple[str, Any, bool]]:
@@ -220,25 +263,16 @@ def _queued(conn: Connection) -> list[tuple[str, Any, bool]]:
     return statements
 
 
-def _send(conn: Connection, batch: list[tuple[str, Any, bool]]) -> list[Any]:
+def _send(conn: Connection, batch: list[tuple[str, Any, bool]]) -> list[Answer]:
     """Runs the queued writes, then ``batch`` (statements with their driver's parameters), in order: one
-    round trip on PostgreSQL when there are several (pipeline mode). Returns the cursors of ``batch``, their
-    results in hand."""
+    round trip on PostgreSQL when there are several (pipeline mode). Returns the answers of ``batch``."""
     queued = _queued(conn)
     work = queued + batch
     dbapi = conn.dialect.loaded_dbapi
-    driver = conn.connection.dbapi_connection
-    cursors: list[Any] = []
+    driver = conn.connection.driver_connection
     try:
-        if len(work) == 1:
-            cursors.append(_start(driver, *work[0]))
-        else:
-            with driver.pipeline():  # type: ignore[union-attr]
-                for sql, values, many in work:
-                    cursors.append(_start(driver, sql, values, many))
+        answers = await_only(_run_async(driver, work)) if conn.dialect.is_async else _run(driver, work)
     except dbapi.Error as error:
-        for cursor in cursors:
-            cursor.close()
         lost = conn.dialect.is_disconnect(error, driver, None)
         if lost:  # as SQLAlchemy does: neither this connection nor the pool's older ones are used again
             conn.invalidate(error)
@@ -246,6 +280,4 @@ def _send(conn: Connection, batch: list[tuple[str, Any, bool]]) -> list[Any]:
         sql = "; ".join(sql for sql, _, _ in work)
         raise DBAPIError.instance(sql, None, error, dbapi.Error, hide_parameters=True,
                                   connection_invalidated=lost, dialect=conn.dialect) from error
-    for cursor in cursors[:len(queued)]:
-        cursor.close()
-    return cursors[len(queued):]
+    return answers[len(queued):]

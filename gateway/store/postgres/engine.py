@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.store.direct import send_queue
 from gateway.store.postgres import queue
@@ -14,8 +15,19 @@ def make(url: URL, pool_size: int) -> Engine:
     url, connect_args = _prepare_threshold(url)
     # No ping before each use (a round trip per transaction): a lost connection fails its one call
     # UNAVAILABLE (gateway.store.unit_of_work), and is dropped from the pool.
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True,
-                           connect_args=connect_args)
+    return _configured(create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True,
+                                     connect_args=connect_args))
+
+
+def make_on_loop(url: URL, pool_size: int) -> Engine:
+    """The same with asynchronous psycopg connections, for units of work run on the event loop
+    (gateway.store.postgres.loop): the engine returned is used as any other, from inside that runner only."""
+    url, connect_args = _prepare_threshold(url)
+    return _configured(create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True,
+                                           connect_args=connect_args).sync_engine)
+
+
+def _configured(engine: Engine) -> Engine:
     # Writes queued for the next round trip go before any statement of SQLAlchemy's own: a SAVEPOINT, a
     # ROLLBACK TO SAVEPOINT (which then undoes them) or a query that must see them.
     event.listen(engine, "before_cursor_execute", lambda conn, *_: send_queue(conn))

@@ -1,0 +1,69 @@
+"""Units of work on the event loop (PostgreSQL; gateway.store.postgres.loop): one that waits on the database
+gives the loop back, so the loop keeps running and another one proceeds, and nothing they share blocks the
+loop's thread across a database read (the operators' state cache, read by every call)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from gateway.service.once import in_transaction
+from gateway.store.control import CACHE
+from gateway.store.db import make_engine, make_loop_engine
+from gateway.store.postgres.loop import LoopRunner
+from gateway.store.unit_of_work import factory
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+def operators_version(uow_factory: Any) -> int:
+    return in_transaction(uow_factory, lambda uow: uow.control.current().version, readonly=True)
+
+
+def test_calls_waiting_on_the_database_give_the_loop_back_and_both_finish(database_url: str) -> None:
+    """An operator's transaction holds the control table; two calls then read the operators' state (the cache
+    has just been forgotten, as after a change). Both wait on the database while the loop goes on (it polls
+    for them), and both answer once the lock goes. A lock held across the read would stop the loop's thread
+    for good at the second call: the loop runs in a thread of its own here, so that this fails, not hangs."""
+    blocking = make_engine(database_url)
+    on_loop = make_loop_engine(database_url, 4)
+    runner = LoopRunner(4, on_loop, factory(on_loop))
+    results: list[Any] = []
+
+    def waiting() -> int:
+        with blocking.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM pg_locks WHERE relation = 'control'::regclass "
+                                     "AND NOT granted")).scalar_one()
+
+    async def main(holder: Any) -> list[int]:
+        calls = [asyncio.ensure_future(runner(operators_version)) for _ in range(2)]
+        deadline = time.monotonic() + 20
+        while await asyncio.to_thread(waiting) < 2:  # the loop runs while both calls wait
+            assert time.monotonic() < deadline, "the calls never both waited on the database"
+            await asyncio.sleep(0.01)
+        assert not any(call.done() for call in calls)
+        await asyncio.to_thread(holder.commit)
+        try:
+            return list(await asyncio.wait_for(asyncio.gather(*calls), 20))
+        finally:
+            await runner.shutdown()
+
+    with blocking.connect() as holder:
+        holder.execute(text("LOCK TABLE control IN ACCESS EXCLUSIVE MODE"))
+        CACHE.forget()
+        loop_thread = threading.Thread(target=lambda: results.append(asyncio.run(main(holder))), daemon=True)
+        loop_thread.start()
+        loop_thread.join(45)
+        stuck = loop_thread.is_alive()
+        if stuck:
+            holder.rollback()
+    blocking.dispose()
+    assert not stuck, "the event loop's thread stopped while a call waited on the database"
+    with make_engine(database_url).connect() as conn:
+        version = conn.execute(text("SELECT version FROM control")).scalar_one()
+    assert results == [[version, version]]
