@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Delete, Insert, Select, Table, Update, bindpa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError, DBAPIError
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.util import find_tables
 from sqlalchemy.util import await_only
 
 from gateway.store.postgres import combine, queue
@@ -91,13 +92,22 @@ class _Plan:
 
 def _shape(statement: ClauseElement, dialect: Dialect, sql: str, alone: bool, columns: list[Any]) -> combine.Shape:
     writes = (statement.table.name, isinstance(statement, Insert)) \
-        if isinstance(statement, (Insert, Update, Delete)) else None  # type: ignore[attr-defined]
+        if _plain_write(statement) else None  # type: ignore[attr-defined]
     alone = alone or not isinstance(statement, Select) or statement._for_update_arg is not None
     try:
         types = [] if alone else [c.type.compile(dialect=dialect) for c in columns]
     except CompileError:  # a column of no SQL type (a function's void): the read goes as it is
         alone, types = True, []
     return combine.Shape(sql, writes, alone, types)
+
+
+def _plain_write(statement: ClauseElement) -> bool:
+    """An INSERT of values (no SELECT, no ON CONFLICT), or an UPDATE or DELETE reading no other table."""
+    if isinstance(statement, Insert):
+        return statement.select is None and getattr(statement, "_post_values_clause", None) is None
+    if isinstance(statement, (Update, Delete)):
+        return {t.name for t in find_tables(statement, include_crud=True)} == {statement.table.name}
+    return False
 
 
 class Direct:
@@ -187,7 +197,8 @@ def _answer(cursor: Any) -> Answer:
 
 
 def _run(driver: Any, work: list[tuple[str, Any, bool]]) -> list[Answer]:
-    """On a blocking connection (SQLite; PostgreSQL in threads): several statements in a pipeline."""
+    """On a blocking connection (SQLite; PostgreSQL in threads); on PostgreSQL several statements go in a
+    pipeline (SQLite gets one at a time)."""
     cursors: list[Any] = []
     try:
         if len(work) == 1:

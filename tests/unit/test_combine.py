@@ -77,3 +77,30 @@ def test_a_combined_read_gives_each_read_typed_slots_of_its_own():
         "SELECT 0 AS part, q0.c0, q0.c1, NULL::DATE FROM (SELECT a FROM t WHERE k = %(r0_key)s) AS q0(c0, c1) "
         "UNION ALL SELECT 1 AS part, NULL::BIGINT, NULL::VARCHAR(6), q1.c0 "
         "FROM (SELECT d FROM w WHERE d >= %(r1_day)s LIMIT %(r1_param_1)s) AS q1(c0)")
+
+
+def test_reads_that_take_a_lock_and_writes_that_read_or_upsert_are_never_combined():
+    """Decided from the statements themselves, compiled for PostgreSQL."""
+    from sqlalchemy import select
+    from sqlalchemy.dialects.postgresql import insert as upsert
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    from gateway.store.clearing import LOCK_SHARED
+    from gateway.store.direct import _Plan
+    from gateway.store.ledger import BALANCES, DEBIT_LOCKED
+    from gateway.store.requests import ADD_REQUEST
+    from gateway.store.settlements import ACTIVE_BINDINGS, NEXT_NUMBER
+    from gateway.store.tables import request_log, share_accounts
+
+    def shape(statement):  # type: ignore[no-untyped-def]
+        return _Plan(statement, psycopg.dialect()).shape
+
+    assert shape(BALANCES[True].statement).alone and shape(LOCK_SHARED.statement).alone
+    assert not shape(BALANCES[False].statement).alone and not shape(NEXT_NUMBER.statement).alone
+    assert not shape(ACTIVE_BINDINGS.statement).alone
+    assert shape(ADD_REQUEST.statement).writes == ("request_log", True)
+    assert shape(next(iter(DEBIT_LOCKED.values())).statement).writes == ("share_accounts", False)
+    assert shape(upsert(share_accounts).values(account="a").on_conflict_do_nothing()).writes is None
+    assert shape(request_log.insert().from_select(["caller"], select(request_log.c.caller))).writes is None
+    assert shape(share_accounts.update().values(balance=select(request_log.c.refused).scalar_subquery()
+                                                .cast(share_accounts.c.balance.type))).writes is None

@@ -15,14 +15,18 @@ What stays apart, because one statement would change the meaning:
 - A statement reads from one snapshot, taken when it starts: a read that takes a lock (an advisory lock, or
   ``FOR UPDATE``) is sent alone, so that the reads after it, in the next statement, see what committed
   while it waited for the lock.
-- ``BEGIN``, ``COMMIT`` and anything else that is not a plain INSERT, UPDATE or DELETE goes as it is.
+- ``BEGIN``, ``COMMIT`` and anything else that is not a plain write goes as it is. Plain: an INSERT of
+  values (no ``SELECT``, no ``ON CONFLICT``: two upserts of one key in one statement fail), an UPDATE or
+  DELETE that reads no table but its own.
 
 Errors keep their meaning: a unique key or a CHECK fails the combined statement with the same SQLSTATE
 (gateway.store.unit_of_work makes it a Conflict), and the transaction as a whole, as before.
 
 Rows keep their order within a read: the parts of a ``UNION ALL`` are read in turn and a part's own
-``ORDER BY`` holds in its sub-select (PostgreSQL's executor; the readers that depend on order sort again
-where it is cheap: gateway.store.settlements.SqlSettlements.active_bindings).
+``ORDER BY`` holds in its sub-select. That is PostgreSQL's executor today, not the SQL standard (a parallel
+plan could interleave): the readers that depend on order sort again (gateway.store.settlements.SqlSettlements.
+active_bindings). A read's columns are cast to the types its statement declares: they must be the columns'
+real types (a naive timestamp declared with a time zone would come back with one).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ class Shape:
     def __init__(self, sql: str, writes: tuple[str, bool] | None, alone: bool, types: Sequence[str]) -> None:
         self.sql = sql
         self.writes = writes  # (table, is an INSERT) for a plain write, else None
-        self.alone = alone  # a read that takes a lock: never combined
+        self.alone = alone  # never combined as a read (a read that takes a lock; anything not a SELECT)
         self.types = types  # the SQL types of a read's columns
         # Every % a named parameter (the one form renamed here), and no WITH of its own (one level only)
         self.combinable = sql.count("%") == len(PARAMETER.findall(sql)) and not sql.lstrip().upper().startswith("WITH")
@@ -48,17 +52,17 @@ class Shape:
 class Combined:
     """One statement made of several parts, each with its own parameters."""
 
-    def __init__(self, sql: str, parts: int) -> None:
+    def __init__(self, sql: str) -> None:
         self.sql = sql
-        self.parts = parts
 
     @staticmethod
     def parameters(given: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
         return {f"{prefix}{i}_{name}": value for i, values in enumerate(given) for name, value in values.items()}
 
 
-_WRITES: dict[tuple[int, ...], Combined] = {}
-_READS: dict[tuple[int, ...], Combined] = {}
+# Keyed by the shapes themselves (kept alive by the key: an id could be reused by another shape).
+_WRITES: dict[tuple[Shape, ...], Combined] = {}
+_READS: dict[tuple[Shape, ...], Combined] = {}
 CACHED = 256  # distinct shapes remembered; more are built again each time
 
 
@@ -89,12 +93,12 @@ def _joins(written: dict[str, bool], table: str, inserts: bool) -> bool:
 
 def writes(group: list[tuple[Shape, Any]]) -> Combined:
     """``WITH w0 AS (...), w1 AS (...) <last>``: the group's writes as one statement."""
-    key = tuple(id(shape) for shape, _ in group)
+    key = tuple(shape for shape, _ in group)
     found = _WRITES.get(key)
     if found is None:
         parts = [_renamed(shape.sql, f"w{i}") for i, (shape, _) in enumerate(group)]
         sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts[:-1])) + " " + parts[-1]
-        found = _remember(_WRITES, key, Combined(sql, len(parts)))
+        found = _remember(_WRITES, key, Combined(sql))
     return found
 
 
@@ -115,7 +119,7 @@ def read_groups(shapes: list[Shape]) -> list[list[int]]:
 def reads(shapes: list[Shape]) -> Combined:
     """``SELECT 0, a, b, NULL, NULL FROM (...) UNION ALL SELECT 1, NULL, NULL, c, d FROM (...)``: each read's
     columns in slots of their own, typed, and the first column saying which read a row answers."""
-    key = tuple(id(shape) for shape in shapes)
+    key = tuple(shapes)
     found = _READS.get(key)
     if found is None:
         slots = [t for shape in shapes for t in shape.types]
@@ -127,7 +131,7 @@ def reads(shapes: list[Shape]) -> Combined:
             branches.append(f"SELECT {i} AS part, {', '.join(columns)} FROM ({_renamed(shape.sql, f'r{i}')}) "
                             f"AS q{i}({', '.join(names)})")
             start += len(names)
-        found = _remember(_READS, key, Combined(" UNION ALL ".join(branches), len(shapes)))
+        found = _remember(_READS, key, Combined(" UNION ALL ".join(branches)))
     return found
 
 
@@ -146,7 +150,7 @@ def split(rows: list[Sequence[Any]], shapes: list[Shape], convert: list[Callable
     return answers
 
 
-def _remember(cache: dict[tuple[int, ...], Combined], key: tuple[int, ...], combined: Combined) -> Combined:
+def _remember(cache: dict[tuple[Shape, ...], Combined], key: tuple[Shape, ...], combined: Combined) -> Combined:
     if len(cache) < CACHED:
         cache[key] = combined
     return combined

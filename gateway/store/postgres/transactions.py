@@ -11,7 +11,9 @@ from sqlalchemy import Connection, text
 
 from gateway.store.direct import Direct, send_queue
 
-BEGIN, COMMIT = Direct(text("BEGIN")), Direct(text("COMMIT"))
+# READ COMMITTED whatever the server's default: a statement after a lock must see what committed while it waited
+# (gateway.store.postgres.combine; the clearing window's check after its lock).
+BEGIN, COMMIT = Direct(text("BEGIN ISOLATION LEVEL READ COMMITTED")), Direct(text("COMMIT"))
 
 
 def begin(conn: Connection) -> None:
