@@ -62,22 +62,23 @@ class ControlCache:
         self._control: Control | None = None
         self._checked = float("-inf")
         self._forgotten = 0  # changes this process committed: a state read before one is not kept
+        self._started = float("-inf")  # when the kept state's read began
         self._lock = threading.Lock()  # held only to compare and set, never across a read
 
     def current(self, conn: Connection, fresh: bool = False) -> Control:
         control = self._control
         if not fresh and control is not None and time.monotonic() - self._checked < REFRESH_SECONDS:
             return control
-        forgotten = self._forgotten
+        forgotten, started = self._forgotten, time.monotonic()
         version = VERSION.first(conn, {}).version
         if control is None or control.version != version:
             control = load(conn)
         with self._lock:  # kept unless this process committed a change meanwhile
-            if self._forgotten == forgotten:
-                # Readers that overlapped may store in any order: an older state kept last is read again at the
-                # next refresh (its version differs), as another process's change is. A lower version is a
-                # state too (a database restored from a backup): any version but the kept one is loaded.
-                self._control, self._checked = control, time.monotonic()
+            if self._forgotten == forgotten and started > self._started:
+                # Of readers that overlapped, the one that began last is kept, and its age counts from when it
+                # began. A lower version is a state too (a database restored from a backup): any version but
+                # the kept one is loaded.
+                self._control, self._checked, self._started = control, started, started
         return control
 
     def forget(self) -> None:

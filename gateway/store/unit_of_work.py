@@ -95,6 +95,8 @@ class SqlUnitOfWork:
         try:
             self._end()
         except DBAPIError as lost:  # the connection died before the rollback
+            if exc is not None and not isinstance(exc, Exception):
+                return  # a cancellation (or exit) goes on as it came; the connection is invalidated or given back
             if not lost.connection_invalidated:
                 raise
             exc = lost
