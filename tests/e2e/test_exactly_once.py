@@ -198,9 +198,10 @@ def test_settles_abandoned_by_their_callers_leave_nothing_half_done_and_their_re
             assert err.code() in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED,
                                   grpc.StatusCode.UNAVAILABLE), err
             cut += 1
-    for request_id, claim, grantor in cases:
-        first = w.settlements("420100").Settle(spb.SettleRequest(request_id=request_id, claim=claim), timeout=T)
-        again = w.settlements("420100").Settle(spb.SettleRequest(request_id=request_id, claim=claim), timeout=T)
+    for request_id, claim, grantor in cases:  # waiting for a channel whose handshake a deadline cut to reconnect
+        request = spb.SettleRequest(request_id=request_id, claim=claim)
+        first = w.settlements("420100").Settle(request, timeout=T, wait_for_ready=True)
+        again = w.settlements("420100").Settle(request, timeout=T, wait_for_ready=True)
         assert first == again and w.balance(grantor) == 0
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
