@@ -15,7 +15,6 @@ from datetime import date
 from typing import Callable
 
 import grpc
-from sqlalchemy import text
 import pytest
 
 from gateway._proto.copay.v1 import accounts_pb2 as apb
@@ -175,37 +174,3 @@ def test_a_refused_request_is_refused_again_on_retry_even_when_its_cause_is_gone
     assert first == ("FAILED_PRECONDITION", "INSUFFICIENT_BALANCE")
     assert answer(lambda: w.settle(claim, request_id=request_id)) == first
     assert w.settle(claim).mutual_aid_fen == 1_000 and w.balance(grantor) == 4_300
-
-
-def test_settles_abandoned_by_their_callers_leave_nothing_half_done_and_their_retries_settle_once(worlds):
-    """Each settle is first sent with a deadline of a few milliseconds, so that the gateway gives up on many of
-    them in the middle of their database work (on PostgreSQL the call's work on the event loop is cancelled with
-    it). Whatever point each was cut at, its retry with the same request_id answers once and charges the grantor
-    once, and no connection of the gateways is left inside a transaction."""
-    gateways, engine = worlds
-    w = gateways[0]
-    cases = []
-    for _ in range(24):
-        grantor, beneficiary, _ = w.family("420100", fen=1_000)
-        cases.append((rid("abandoned"), w.claim(beneficiary, 1_000), grantor))
-    cut = 0
-    for n, (request_id, claim, _) in enumerate(cases):
-        try:
-            w.settlements("420100").Settle(spb.SettleRequest(request_id=request_id, claim=claim),
-                                           timeout=0.001 * (1 + n % 6))
-        except grpc.RpcError as err:
-            # UNAVAILABLE: the deadline ended the connection's TLS handshake, before the call was sent
-            assert err.code() in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED,
-                                  grpc.StatusCode.UNAVAILABLE), err
-            cut += 1
-    for request_id, claim, grantor in cases:  # waiting for a channel whose handshake a deadline cut to reconnect
-        request = spb.SettleRequest(request_id=request_id, claim=claim)
-        first = w.settlements("420100").Settle(request, timeout=T, wait_for_ready=True)
-        again = w.settlements("420100").Settle(request, timeout=T, wait_for_ready=True)
-        assert first == again and w.balance(grantor) == 0
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            stuck = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                      "AND state LIKE 'idle in transaction%'")).scalar_one()
-        assert stuck == 0
-    assert cut  # the deadlines did cut calls short
