@@ -21,11 +21,11 @@ SQLAlchemy, or the COMMIT: gateway.store.postgres.transactions queues BEGIN and
 COMMIT too), all in one round trip (psycopg's pipeline mode). Reads known in
 advance go together too (``together``). On the way, queued writes that may go
 as one statement do (one ``WITH``), and so do reads asked together (one ``UNION
-ALL``): the driver's cost is per statement (gateway.store.postgres.combine). A queued write's error (a unique key, a
-CHECK) is raised where the queue is sent, as the same SQLAlchemy exception, so
-the unit of work fails as it would have; what is still queued when the
-connection goes back to the pool is dropped (gateway.store.postgres.engine). On
-SQLite, in process, ``queue`` runs at once.
+ALL``): the driver's cost is per statement (gateway.store.postgres.combine).
+A queued write's error (a unique key, a CHECK) is raised where the queue is
+sent, as the same SQLAlchemy exception, so the unit of work fails as it would
+have; what is still queued when the connection goes back to the pool is dropped
+(gateway.store.postgres.engine). On SQLite, in process, ``queue`` runs at once.
 """
 
 from __future__ import annotations
