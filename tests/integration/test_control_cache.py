@@ -56,3 +56,27 @@ def test_a_state_is_kept_for_a_while_and_any_other_version_is_loaded_lower_ones_
     restored = cache.current(conn, fresh=True)
     assert (restored.version, restored.kill_switch) == (first.version, True) and len(loads) == 3
     assert cache.current(conn) is restored
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: one writer, which conn is
+def test_of_two_overlapping_readings_the_one_that_began_last_is_kept(database_url, conn, monkeypatch) -> None:
+    """Reader A reads the state; while it does, another process commits a change and reader B reads and keeps
+    the newer state; A's older reading, stored last, must not replace it."""
+    cache = ControlCache()
+    other = make_engine(database_url)
+    newer: list[Any] = []
+    started: list[int] = []
+
+    def meanwhile() -> None:
+        if not started:  # in A's read only (B's read calls it too)
+            started.append(1)
+            with other.begin() as change:
+                change.execute(text("UPDATE control SET version = version + 1"))
+            with other.connect() as b:
+                newer.append(cache.current(b, fresh=True))
+
+    loads = counting_loads(monkeypatch, during=meanwhile)
+    older = cache.current(conn)  # A: answers its own caller with what it read
+    assert newer and newer[0].version == older.version + 1
+    assert cache.current(conn) is newer[0] and len(loads) == 2  # kept: B's, with no third read
+    other.dispose()
