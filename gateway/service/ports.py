@@ -133,6 +133,7 @@ class Ahead:
     request: tuple[str, str] | None = None  # (caller, request_id): the request log's answer
     member: Party | None = None  # a member by region and number
     bindings: Party | None = None  # a beneficiary's active bindings with their grantors
+    shares: bool = False  # with ``bindings``: those grantors' share balances, locked until commit (PostgreSQL)
     window: date | None = None  # the clearing window a line written on that day enters
     settlement: bool = False  # the number of a settlement the work will add
 

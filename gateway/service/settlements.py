@@ -135,7 +135,7 @@ def settle(uow_factory: UnitOfWorkFactory, policies: dict[str, Policy], caller: 
                 key.request_id)
 
     known = claim.beneficiary if isinstance(claim.beneficiary, Party) else None  # else found by the holder's hash
-    ahead = Ahead(member=known, bindings=known, window=window_of(now), settlement=True)
+    ahead = Ahead(member=known, bindings=known, shares=True, window=window_of(now), settlement=True)
     return run_once(uow_factory, key, work, render, recorded, ahead)
 
 

@@ -11,6 +11,7 @@ but their key: inserts stay cheap however long the history grows.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, literal, select, union_all
 
@@ -48,18 +49,24 @@ def is_share(account: str) -> bool:
 
 
 class SqlLedger:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, ahead: dict[tuple[Any, ...], Any] | None = None) -> None:
         self._conn = conn
+        self._ahead = {} if ahead is None else ahead
         self._locked: set[str] = set()  # share rows this transaction holds (PostgreSQL)
 
     def balances(self, keys: list[str], lock: bool = False) -> dict[str, int]:
         """Share balances (0 when never funded), read together; ``lock`` holds the rows until commit
-        (PostgreSQL)."""
+        (PostgreSQL). Rows a settlement read ahead, locked (gateway.store.settlements.ACTIVE_SHARES), are not
+        read again; the others are (a grantor with no share row yet; a binding that changed between the two
+        reads, whose row is then locked after the others: a deadlock that may follow is a Conflict, retried)."""
         ordered = sorted(set(keys))  # one order for every transaction: row locks never deadlock
-        rows = together(self._conn, [(BALANCES[lock], {"key": key}) for key in ordered])
-        found = {key: found[0].balance if found else 0 for key, found in zip(ordered, rows)}
+        found = {key: self._ahead.pop(("share", key)) for key in ordered if ("share", key) in self._ahead}
+        self._locked.update(found)
+        rest = [key for key in ordered if key not in found]
+        rows = together(self._conn, [(BALANCES[lock], {"key": key}) for key in rest]) if rest else []
+        found.update((key, row[0].balance if row else 0) for key, row in zip(rest, rows))
         if lock and queues(self._conn):
-            self._locked.update(key for key, found in zip(ordered, rows) if found)
+            self._locked.update(key for key, row in zip(rest, rows) if row)
         return {key: found[key] for key in keys}
 
     def post(self, entries: list[Transfer], at: datetime, settlement_seq: int | None = None) -> None:

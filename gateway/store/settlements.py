@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import BigInteger, Connection, Row, and_, bindparam, exists, func, literal_column, select
+from sqlalchemy import BigInteger, Connection, Row, and_, bindparam, exists, func, literal, literal_column, select
 
 from gateway.domain.bindings import Party
 from gateway.domain.clock import china_day
@@ -16,18 +16,26 @@ from gateway.domain.settlements import (ActiveBinding, CredentialType, Instituti
 from gateway.service.ports import Conflict
 from gateway.store.direct import Direct, insert
 from gateway.store.members import member_of, utc
-from gateway.store.tables import bindings, members, refunds, settlement_lines as lines, settlements
+from gateway.store.tables import bindings, members, refunds, settlement_lines as lines, settlements, share_accounts
 from gateway.store.tables import impersonation_attempts as attempts
 
 MAX_ATTEMPT_ROWS = 1000  # distinct impersonation rows per caller and day; the rest are counted on one row
 OVERFLOW = {"beneficiary_region": "", "beneficiary_psn_no": "", "credential": "", "holder_hash": ""}
 
 
+ACTIVE = and_(bindings.c.beneficiary_region == bindparam("region"), bindings.c.beneficiary_psn_no == bindparam("psn_no"),
+              bindings.c.status == "active")
 ACTIVE_BINDINGS = Direct(
     select(bindings.c.id.label("binding_id"), bindings.c.seq.label("binding_seq"), *members.c)
     .join(members, and_(members.c.region == bindings.c.grantor_region, members.c.psn_no == bindings.c.grantor_psn_no))
-    .where(bindings.c.beneficiary_region == bindparam("region"), bindings.c.beneficiary_psn_no == bindparam("psn_no"),
-           bindings.c.status == "active").order_by(bindings.c.seq))
+    .where(ACTIVE).order_by(bindings.c.seq))
+# The share rows of those bindings' grantors, locked until commit in account order, the order every transaction
+# locks share rows in (gateway.store.ledger): read ahead by a settlement on PostgreSQL, with its other reads.
+ACTIVE_SHARES = Direct(
+    select(share_accounts.c.account, share_accounts.c.balance)
+    .join(bindings, share_accounts.c.account == literal("share:") + bindings.c.grantor_region + ":"
+          + bindings.c.grantor_psn_no)
+    .where(ACTIVE).order_by(share_accounts.c.account).with_for_update(of=share_accounts))
 ADD = Direct(insert(settlements, "seq").returning(settlements.c.seq))
 ADD_NUMBERED = Direct(insert(settlements))
 ADD_LINES = Direct(insert(lines))

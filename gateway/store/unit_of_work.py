@@ -53,7 +53,7 @@ class SqlUnitOfWork:
         self.requests = SqlRequestLog(conn, self._ahead)
         self.bindings = SqlBindings(conn)
         self.control = SqlControl(conn)
-        self.ledger = SqlLedger(conn)
+        self.ledger = SqlLedger(conn, self._ahead)
         self.settlements = SqlSettlements(conn, self._ahead)
         self.clearing = SqlClearing(conn, self._ahead)
         self.traffic = SqlTraffic(conn)

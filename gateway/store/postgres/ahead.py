@@ -1,6 +1,8 @@
 """The reads a unit of work asks for at once (``UnitOfWork.read_ahead``): with its BEGIN, one round trip.
 Each answer is kept under the key its repository looks for, and taken by the repository's first ask. On the
-wire: BEGIN, the window's lock, and every other read as one statement (gateway.store.postgres.combine)."""
+wire: BEGIN, the window's lock, every other read as one statement (gateway.store.postgres.combine), then the
+grantors' share rows, locked (each lock goes alone: what is read after it sees what committed while it
+waited)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from gateway.store.clearing import entering
 from gateway.store.direct import Direct, together
 from gateway.store.members import BY_NAME
 from gateway.store.requests import FIND_REQUEST
-from gateway.store.settlements import ACTIVE_BINDINGS, NEXT_NUMBER
+from gateway.store.settlements import ACTIVE_BINDINGS, ACTIVE_SHARES, NEXT_NUMBER
 
 
 def read_ahead(conn: Connection, ahead: Ahead) -> dict[tuple[Any, ...], Any]:
@@ -31,9 +33,14 @@ def read_ahead(conn: Connection, ahead: Ahead) -> dict[tuple[Any, ...], Any]:
                      [(ACTIVE_BINDINGS, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})]))
     if ahead.settlement:
         asks.append((("settlement",), [(NEXT_NUMBER, {})]))
+    if ahead.shares and (beneficiary := ahead.bindings):  # last: the reads before it go as one
+        asks.append((("shares",), [(ACTIVE_SHARES, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})]))
     answers = iter(together(conn, [read for _, reads in asks for read in reads]))
     found: dict[tuple[Any, ...], Any] = {}
     for key, reads in asks:
         rows = [next(answers) for _ in reads][-1]
-        found[key] = rows[0].seq if key == ("settlement",) else rows
+        if key == ("shares",):  # each balance under its account, as the ledger asks (locked by this transaction)
+            found.update((("share", row.account), row.balance) for row in rows)
+        else:
+            found[key] = rows[0].seq if key == ("settlement",) else rows
     return found
