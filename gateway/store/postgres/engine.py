@@ -31,20 +31,21 @@ def _configured(engine: Engine) -> Engine:
     # Writes queued for the next round trip go before any statement of SQLAlchemy's own: a SAVEPOINT, a
     # ROLLBACK TO SAVEPOINT (which then undoes them) or a query that must see them.
     event.listen(engine, "before_cursor_execute", lambda conn, *_: send_queue(conn))
-    event.listen(engine.pool, "checkin", _as_it_came)
+    event.listen(engine.pool, "reset", _as_it_came)
+    event.listen(engine.pool, "checkin", lambda _, record: queue.drop(record.info))
     return engine
 
 
-def _as_it_came(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
-    """A connection goes back to the pool with nothing queued, no transaction, and the driver's autocommit off
-    (a unit of work turns it on: gateway.store.postgres.transactions), whatever happened in the unit of work."""
-    queue.drop(record.info)
-    if dbapi_connection is not None and dbapi_connection.autocommit:
-        try:
-            dbapi_connection.rollback()  # sends nothing when there is no transaction
-            dbapi_connection.autocommit = False
-        except Exception:  # noqa: BLE001 - a dead connection: the pool replaces it when it is next used
-            record.invalidate()
+def _as_it_came(dbapi_connection, record, state) -> None:  # type: ignore[no-untyped-def]
+    """A connection goes back to the pool with no transaction and the driver's autocommit off (a unit of work
+    turns it on: gateway.store.postgres.transactions), whatever happened in the unit of work; what it left
+    queued is dropped at checkin. In the pool's reset, not at checkin: a failure here has the connection
+    invalidated, and a cancellation (a call cut twice, on the event loop) still gives the pool its slot back,
+    which a cancelled checkin listener would not (tests/integration/test_cancelled_calls.py). Nothing is sent
+    where SQLAlchemy says no I/O may happen (a connection garbage collected outside the event loop)."""
+    if state.asyncio_safe and not state.terminate_only and dbapi_connection.autocommit:
+        dbapi_connection.rollback()  # sends nothing when there is no transaction
+        dbapi_connection.autocommit = False
 
 
 def _prepare_threshold(url: URL) -> tuple[URL, dict[str, int | None]]:
