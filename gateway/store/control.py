@@ -10,6 +10,7 @@ transaction, under a lock on the ``control`` row, so changes and the audit chain
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -19,6 +20,8 @@ from typing import Any, Iterator
 
 from sqlalchemy import Connection, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
 
 from gateway.domain import audit
 from gateway.domain.bindings import Party
@@ -56,7 +59,11 @@ def load(conn: Connection) -> Control:
 class ControlCache:
     """One per process; shared by its threads and the event loop's units of work (PostgreSQL) or its writer's
     batches (SQLite). No lock is held while the database is read: a unit of work on the event loop waits for
-    the database by giving the loop back, and another one asking meanwhile must not block the loop's thread."""
+    the database by giving the loop back, and another one asking meanwhile must not block the loop's thread.
+
+    On the event loop, one unit of work loads a new version and the others that find the same version wait for
+    its state (a whole state is tens of milliseconds of the loop's time with many revoked certificates: after
+    each change every call in flight would load it again); if that load fails or is cut, each loads its own."""
 
     def __init__(self) -> None:
         self._control: Control | None = None
@@ -64,6 +71,7 @@ class ControlCache:
         self._forgotten = 0  # changes this process committed: a state read before one is not kept
         self._started = float("-inf")  # when the kept state's read began
         self._lock = threading.Lock()  # held only to compare and set, never across a read
+        self._loading: dict[tuple[int, int], asyncio.Future[Control | None]] = {}  # on the loop: (version, forgotten)
 
     def current(self, conn: Connection, fresh: bool = False) -> Control:
         control = self._control
@@ -72,7 +80,7 @@ class ControlCache:
         forgotten, started = self._forgotten, time.monotonic()
         version = VERSION.first(conn, {}).version
         if control is None or control.version != version:
-            control = load(conn)
+            control = self._load(conn, (version, forgotten))
         with self._lock:  # kept unless this process committed a change meanwhile
             if self._forgotten == forgotten and started > self._started:
                 # Of readers that overlapped, the one that began last is kept, and its age counts from when it
@@ -80,6 +88,24 @@ class ControlCache:
                 # the kept one is loaded.
                 self._control, self._checked, self._started = control, started, started
         return control
+
+    def _load(self, conn: Connection, key: tuple[int, int]) -> Control:
+        """Loads the state, or on the event loop takes the one another unit of work is loading for the same
+        version since the same change of this process's (a state of that version or later)."""
+        if not in_greenlet():  # a thread (SQLite's writer, the readers, the console, tests)
+            return load(conn)
+        loading = self._loading.get(key)
+        if loading is not None:
+            loaded = await_only(asyncio.shield(loading))
+            return loaded if loaded is not None else load(conn)
+        self._loading[key] = loading = asyncio.get_running_loop().create_future()
+        loaded = None
+        try:
+            loaded = load(conn)
+            return loaded
+        finally:
+            del self._loading[key]
+            loading.set_result(loaded)
 
     def forget(self) -> None:
         """After this process committed a change: the next unit of work reloads, and a reload that read the

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.util import await_only
 
 from gateway.service.once import in_transaction
+from gateway.store import control
 from gateway.store.control import CACHE
 from gateway.store.db import make_engine, make_loop_engine
 from gateway.store.postgres.loop import LoopRunner
@@ -67,3 +69,46 @@ def test_calls_waiting_on_the_database_give_the_loop_back_and_both_finish(databa
     with make_engine(database_url).connect() as conn:
         version = conn.execute(text("SELECT version FROM control")).scalar_one()
     assert results == [[version, version]]
+
+
+def test_units_of_work_that_find_a_new_version_load_it_once(database_url: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an operators' change, the calls in flight on the loop all find the new version: one loads the
+    state (slowly here), the others wait for it and get the same state; a load that fails leaves each to load
+    its own."""
+    on_loop = make_loop_engine(database_url, 4)
+    runner = LoopRunner(4, on_loop, factory(on_loop))
+    blocking = make_engine(database_url)
+    loads: list[int] = []
+    real = control.load
+    failing = [False]
+
+    def slow_load(conn: Any) -> Any:
+        loads.append(1)
+        await_only(asyncio.sleep(0.2))  # every other call reads the version meanwhile
+        if failing[0]:
+            failing[0] = False
+            raise RuntimeError("the first load fails")
+        return real(conn)
+
+    def bump() -> int:
+        with blocking.begin() as conn:
+            return conn.execute(text("UPDATE control SET version = version + 1 RETURNING version")).scalar_one()
+
+    async def main() -> None:
+        for fail in (False, True):
+            version = await asyncio.to_thread(bump)
+            CACHE.forget()
+            loads.clear()
+            failing[0] = fail
+            answers = await asyncio.gather(*(runner(operators_version) for _ in range(4)), return_exceptions=True)
+            if fail:  # the failed load's own call fails; the three others each load
+                assert sorted(map(str, answers)) == sorted(["the first load fails", *[str(version)] * 3])
+                assert len(loads) == 4, loads
+            else:
+                assert answers == [version] * 4 and len(loads) == 1, (answers, loads)
+        await runner.shutdown()
+
+    monkeypatch.setattr(control, "load", slow_load)
+    asyncio.run(main())
+    blocking.dispose()
