@@ -4,27 +4,72 @@ PostgreSQL: a fresh database per test run on COPAY_TEST_POSTGRES_URL
 (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres), dropped at
 the end. If the server cannot be reached the PostgreSQL cases are skipped,
 except under CI=true, where they fail.
+
+``ENGINES``: a test of the store's failure modes takes ``database_url`` and ``kind`` from it and makes its
+engines with ``engines``: on PostgreSQL it runs twice, on the blocking engine (threads, the console, tools) and
+on the event loop's engine, its body then in a greenlet on a loop of its own, as the gateway's calls run
+(gateway.store.postgres.loop).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.util import greenlet_spawn
 
 from gateway.domain.identity import IdHasher
 from gateway.security.pki import init_dev_pki
 from gateway.seed import register_regions
-from gateway.store.db import make_engine
+from gateway.store.db import make_engine, make_loop_engine
 from gateway.store.migrate import upgrade
 
 POSTGRES_ADMIN_URL = os.environ.get("COPAY_TEST_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
+ENGINES = [("sqlite", "blocking"), ("postgresql", "blocking"), ("postgresql", "loop")]
+PG_ENGINES = ENGINES[1:]
+
+
+@pytest.fixture
+def engines(kind: str):  # type: ignore[no-untyped-def]
+    """Makes engines of the test's ``kind`` (``make_engine``'s arguments); each is disposed after the test."""
+    made: list[Engine] = []
+
+    def make(url: str, pool_size: int = 8) -> Engine:
+        engine = make_loop_engine(url, pool_size) if kind == "loop" else make_engine(url, pool_size)
+        made.append(engine)
+        return engine
+
+    make.made = made  # type: ignore[attr-defined]
+    yield make
+    if kind != "loop":  # the loop's engines are disposed on their loop (pytest_pyfunc_call)
+        for engine in made:
+            engine.dispose()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A test of ``kind`` "loop" runs in a greenlet on an event loop, as a call's unit of work does."""
+    if pyfuncitem.funcargs.get("kind") != "loop":
+        return None
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    made: list[Engine] = pyfuncitem.funcargs["engines"].made  # type: ignore[attr-defined]
+
+    def body() -> None:
+        try:
+            pyfuncitem.obj(**arguments)
+        finally:
+            for engine in made:
+                engine.dispose()
+
+    asyncio.run(greenlet_spawn(body))
+    return True
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,12 @@ from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import insert, select, text
+from sqlalchemy.exc import OperationalError
 
 from gateway.bench import world
 from gateway.domain import ledger
 from gateway.domain.identity import IdHasher
+from gateway.service.ports import Ahead
 from gateway.store import direct
 from gateway.store.clearing import CLOSED_FROM, LOCK_CLASS, LOCK_EXCLUSIVE, entering
 from gateway.store.db import make_engine
@@ -127,3 +129,24 @@ def test_a_read_after_the_windows_lock_sees_a_close_committed_while_it_waited(en
         closer.commit()
     waiting.join(60)
     assert [[r.day for r in rows] for rows in seen] == [[DAY]]
+
+
+def test_a_settlements_share_rows_read_ahead_are_locked_and_not_read_again(engine, statements) -> None:
+    """Read ahead with the bindings (gateway.store.settlements.ACTIVE_SHARES): both grantors' rows are locked
+    until commit, and the ledger takes their balances from what was read; a grantor not read ahead (no share
+    row here) is read then, alone."""
+    beneficiary, first, second = world.beneficiary(0), world.grantor(0), world.grantor(1)
+    unfunded = ledger.share(world.grantor(9))
+    with SqlUnitOfWork(engine) as uow:
+        uow.read_ahead(Ahead(bindings=beneficiary, shares=True))
+        assert statements[-1].rstrip().endswith("FOR UPDATE OF share_accounts")
+        with engine.connect() as other:
+            for grantor in (first, second):
+                with pytest.raises(OperationalError, match="could not obtain lock"):
+                    other.execute(select(share_accounts).where(share_accounts.c.account == ledger.share(grantor))
+                                  .with_for_update(nowait=True))
+                other.rollback()
+        statements.clear()
+        found = uow.ledger.balances([ledger.share(second), unfunded, ledger.share(first)], lock=True)
+        assert found == {ledger.share(first): world.FUNDING, ledger.share(second): world.FUNDING, unfunded: 0}
+        assert len(statements) == 1 and "FOR UPDATE" in statements[0]  # the unfunded grantor's, alone

@@ -16,14 +16,14 @@ from gateway.service.ports import PriorAnswer, StoreUnavailable
 from gateway.store import unit_of_work
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
+from tests.conftest import PG_ENGINES
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("database_url, kind", PG_ENGINES, indirect=["database_url"])
 @pytest.mark.parametrize("first", ["direct", "core"])  # the first statement on the driver, or through SQLAlchemy
 def test_a_dropped_connection_fails_one_unit_of_work_unavailable_and_the_next_runs(database_url, postgres_server,
-                                                                                   first):
-    engine = make_engine(database_url, pool_size=2)
-    upgrade(engine)
+                                                                                   engines, first):
+    engine = engines(database_url, pool_size=2)
     uow = unit_of_work.factory(engine)
     read = (lambda u: u.requests.find("region/420100", "r-1")) if first == "direct" else \
         (lambda u: u.control.kill_switch())
@@ -39,7 +39,6 @@ def test_a_dropped_connection_fails_one_unit_of_work_unavailable_and_the_next_ru
     with pytest.raises(StoreUnavailable, match="retry with the same request_id"):
         in_transaction(uow, read, readonly=True)
     in_transaction(uow, read, readonly=True)  # a fresh connection: the other dead one went with the pool
-    engine.dispose()
 
 
 def test_a_database_that_cannot_be_reached_is_unavailable_not_a_defect(tmp_path):
@@ -61,19 +60,19 @@ def test_the_servers_readers_beside_the_sqlite_writer_cannot_write(tmp_path):
     readers.dispose()
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_a_connection_lost_at_the_commit_round_trip_keeps_nothing_and_is_unavailable(database_url, postgres_server):
+@pytest.mark.parametrize("database_url, kind", PG_ENGINES, indirect=["database_url"])
+def test_a_connection_lost_at_the_commit_round_trip_keeps_nothing_and_is_unavailable(database_url, postgres_server,
+                                                                                     engines):
     """The unit's BEGIN, its writes and its COMMIT go in one round trip; the database drops the connection
     just before it: StoreUnavailable (the caller retries with the same request_id), nothing kept, and the next
     unit of work runs on a fresh connection."""
-    engine = make_engine(database_url, pool_size=2)
-    upgrade(engine)
+    engine = engines(database_url, pool_size=2)
     uow = unit_of_work.factory(engine)
     admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
 
     def write_then_lose_the_connection(u):  # type: ignore[no-untyped-def]
         u.requests.add("region/420100", "lost-at-commit", PriorAnswer(b"f" * 32, b"answer", False))
-        backend = u._conn.connection.dbapi_connection.info.backend_pid  # nothing has been sent yet
+        backend = u._conn.connection.driver_connection.info.backend_pid  # nothing has been sent yet
         with admin.connect() as conn:
             conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
 
@@ -82,16 +81,14 @@ def test_a_connection_lost_at_the_commit_round_trip_keeps_nothing_and_is_unavail
     assert in_transaction(uow, lambda u: u.requests.find("region/420100", "lost-at-commit"), readonly=True) is None
     assert engine.pool.checkedout() == 0
     admin.dispose()
-    engine.dispose()
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_a_connection_that_cannot_be_switched_to_autocommit_is_unavailable_and_not_used_again(database_url):
+@pytest.mark.parametrize("database_url, kind", PG_ENGINES, indirect=["database_url"])
+def test_a_connection_that_cannot_be_switched_to_autocommit_is_unavailable_and_not_used_again(database_url, engines):
     """A unit of work turns the driver's autocommit on (its BEGIN goes with the first statement); a pooled
     connection found closed then fails the unit StoreUnavailable, is invalidated, and the next unit runs on a
     new one."""
-    engine = make_engine(database_url, pool_size=1)
-    upgrade(engine)
+    engine = engines(database_url, pool_size=1)
     uow = unit_of_work.factory(engine)
     handed_out: list[object] = []
     event.listen(engine, "checkout", lambda dbapi_connection, *_: handed_out.append(dbapi_connection))
@@ -103,4 +100,3 @@ def test_a_connection_that_cannot_be_switched_to_autocommit_is_unavailable_and_n
     assert engine.pool.checkedout() == 0
     in_transaction(uow, lambda u: u.control.kill_switch(), readonly=True)
     assert handed_out[-1] is not first
-    engine.dispose()

@@ -19,7 +19,7 @@ from gateway.service.ports import Ahead, Conflict, PriorAnswer
 from gateway.store.db import make_engine
 from gateway.store.tables import request_log, settlements, share_accounts, transfers
 from gateway.store.unit_of_work import SqlUnitOfWork
-from tests.conftest import BACKENDS
+from tests.conftest import ENGINES, PG_ENGINES
 
 NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)
 G1 = Party("420100", "G0001")
@@ -27,12 +27,12 @@ CALLER = "region/420100"
 
 
 @pytest.fixture
-def one_connection(database_url: str):  # type: ignore[no-untyped-def]
-    """An engine whose every unit of work gets the same pooled connection."""
-    engine = make_engine(database_url, pool_size=1)
+def one_connection(database_url: str, engines):  # type: ignore[no-untyped-def]
+    """An engine (of the test's kind: tests.conftest.ENGINES) whose every unit of work gets the same pooled
+    connection."""
+    engine = engines(database_url, pool_size=1)
     engine.pool._max_overflow = 0  # type: ignore[attr-defined]
-    yield engine
-    engine.dispose()
+    return engine
 
 
 def fund(engine, amount: int) -> None:  # type: ignore[no-untyped-def]
@@ -56,13 +56,13 @@ def answer(text: str) -> PriorAnswer:
 def assert_clean(engine) -> None:  # type: ignore[no-untyped-def]
     """The pooled connection holds no transaction and is back in the driver's default mode."""
     with engine.connect() as conn:
-        driver = conn.connection.dbapi_connection
+        driver = conn.connection.driver_connection
         if conn.dialect.name == "postgresql":
             assert driver.info.transaction_status.name == "IDLE"
             assert driver.autocommit is False
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("database_url, kind", PG_ENGINES, indirect=["database_url"])
 def test_a_queued_debit_that_would_overdraw_a_locked_row_fails_at_commit_as_a_conflict_and_keeps_nothing(
         one_connection):
     """The debit of a row this transaction locked is queued without its guard; the CHECK fails the COMMIT. The
@@ -82,7 +82,7 @@ def test_a_queued_debit_that_would_overdraw_a_locked_row_fails_at_commit_as_a_co
     assert state(one_connection) == (100, 1, [])
 
 
-@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+@pytest.mark.parametrize("database_url, kind", ENGINES, indirect=["database_url"])
 def test_a_copy_of_a_stored_request_fails_the_commit_as_a_conflict_and_the_connection_is_reused_cleanly(
         one_connection):
     """The request log's unique key, met by a queued insert at COMMIT: a Conflict, the unit's debit gone with
@@ -107,7 +107,7 @@ def test_a_copy_of_a_stored_request_fails_the_commit_as_a_conflict_and_the_conne
         assert uow.requests.find(CALLER, "r-1").response == b"first"
 
 
-@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+@pytest.mark.parametrize("database_url, kind", ENGINES, indirect=["database_url"])
 def test_a_rollback_to_a_savepoint_drops_the_writes_queued_after_it_and_keeps_those_before(one_connection):
     """A bulk import's failed row is rolled back to its savepoint: what the row queued is not sent later."""
     with SqlUnitOfWork(one_connection) as uow:
@@ -124,7 +124,7 @@ def test_a_rollback_to_a_savepoint_drops_the_writes_queued_after_it_and_keeps_th
         assert sorted(conn.execute(select(request_log.c.request_id)).scalars()) == ["after", "before"]
 
 
-@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+@pytest.mark.parametrize("database_url, kind", ENGINES, indirect=["database_url"])
 def test_a_unit_of_work_left_without_commit_keeps_nothing_it_queued(one_connection):
     with SqlUnitOfWork(one_connection) as uow:
         uow.requests.add(CALLER, "never", answer("lost"))
@@ -133,7 +133,7 @@ def test_a_unit_of_work_left_without_commit_keeps_nothing_it_queued(one_connecti
         assert conn.execute(select(request_log.c.request_id)).all() == []
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("database_url, kind", PG_ENGINES, indirect=["database_url"])
 def test_answers_read_ahead_are_taken_by_the_first_ask_and_a_second_ask_reads_again(one_connection):
     """A request stored after the read ahead is not seen by the first ask (it was read before), but by the next."""
     with SqlUnitOfWork(one_connection) as uow:
@@ -168,7 +168,7 @@ def test_the_url_says_when_statements_are_prepared_on_the_server(database_url, g
         make_engine(f"{database_url}?prepare_threshold=some")
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("database_url, kind", PG_ENGINES, indirect=["database_url"])
 def test_a_window_read_ahead_that_is_closed_sends_the_lines_to_the_next_open_one(one_connection):
     """The window read ahead (its lock and whether it is closed) answers ``enter`` only if open; closed, the
     next day is tried as before."""
@@ -185,7 +185,7 @@ def test_a_window_read_ahead_that_is_closed_sends_the_lines_to_the_next_open_one
             assert following.scalar_one() == reserved + 1
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("database_url, kind", PG_ENGINES, indirect=["database_url"])
 def test_a_settlement_is_filed_under_the_number_read_ahead(one_connection):
     """The number taken with the reads ahead is the one the settlement is stored under (and that its lines, transfers
     and clearing lines name), in the same round trip as the COMMIT; without one, the insert returns its own."""
