@@ -30,12 +30,13 @@ ACTIVE_BINDINGS = Direct(
     .join(members, and_(members.c.region == bindings.c.grantor_region, members.c.psn_no == bindings.c.grantor_psn_no))
     .where(ACTIVE).order_by(bindings.c.seq))
 # The share rows of those bindings' grantors, locked until commit in account order, the order every transaction
-# locks share rows in (gateway.store.ledger): read ahead by a settlement on PostgreSQL, with its other reads.
+# locks share rows in (gateway.store.ledger sorts the keys in Python: code points, which collation "C" keeps):
+# read ahead by a settlement on PostgreSQL, with its other reads.
 ACTIVE_SHARES = Direct(
     select(share_accounts.c.account, share_accounts.c.balance)
     .join(bindings, share_accounts.c.account == literal("share:") + bindings.c.grantor_region + ":"
           + bindings.c.grantor_psn_no)
-    .where(ACTIVE).order_by(share_accounts.c.account).with_for_update(of=share_accounts))
+    .where(ACTIVE).order_by(share_accounts.c.account.collate("C")).with_for_update(of=share_accounts))
 ADD = Direct(insert(settlements, "seq").returning(settlements.c.seq))
 ADD_NUMBERED = Direct(insert(settlements))
 ADD_LINES = Direct(insert(lines))
