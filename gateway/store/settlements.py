@@ -29,9 +29,9 @@ ACTIVE_BINDINGS = Direct(
     select(bindings.c.id.label("binding_id"), bindings.c.seq.label("binding_seq"), *members.c)
     .join(members, and_(members.c.region == bindings.c.grantor_region, members.c.psn_no == bindings.c.grantor_psn_no))
     .where(ACTIVE).order_by(bindings.c.seq))
-# The share rows of those bindings' grantors, locked until commit in account order, the order every transaction
-# locks share rows in (gateway.store.ledger sorts the keys in Python: code points, which collation "C" keeps):
-# read ahead by a settlement on PostgreSQL, with its other reads.
+# The share rows of those bindings' grantors, locked until commit in account order, the order of the ledger's
+# locking reads (gateway.store.ledger sorts the keys in Python: code points, which collation "C" keeps whatever
+# the database's): read ahead by a settlement on PostgreSQL, with its other reads.
 ACTIVE_SHARES = Direct(
     select(share_accounts.c.account, share_accounts.c.balance)
     .join(bindings, share_accounts.c.account == literal("share:") + bindings.c.grantor_region + ":"

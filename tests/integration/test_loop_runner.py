@@ -71,44 +71,66 @@ def test_calls_waiting_on_the_database_give_the_loop_back_and_both_finish(databa
     assert results == [[version, version]]
 
 
-def test_units_of_work_that_find_a_new_version_load_it_once(database_url: str,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("what", ["loaded", "the load fails", "a waiter is cut", "the loader is cut"])
+def test_units_of_work_that_find_a_new_version_load_it_once(database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                            what: str) -> None:
     """After an operators' change, the calls in flight on the loop all find the new version: one loads the
-    state (slowly here), the others wait for it and get the same state; a load that fails leaves each to load
-    its own."""
+    state, the others wait for it and get the same state. The load goes on only once all four have come to the
+    cache. A waiter cut leaves the others their state; a load that fails or is cut leaves each to load its own."""
     on_loop = make_loop_engine(database_url, 4)
     runner = LoopRunner(4, on_loop, factory(on_loop))
     blocking = make_engine(database_url)
-    loads: list[int] = []
-    real = control.load
-    failing = [False]
+    loaders: list[Any] = []
+    entered: list[Any] = []
+    release = threading.Event()  # set from the loop; read by the loader, on the loop, between polls
+    real_load, real_enter = control.load, control.ControlCache._load
 
-    def slow_load(conn: Any) -> Any:
-        loads.append(1)
-        await_only(asyncio.sleep(0.2))  # every other call reads the version meanwhile
-        if failing[0]:
-            failing[0] = False
+    def held_load(conn: Any) -> Any:
+        loaders.append(asyncio.current_task())
+        while not release.is_set():
+            await_only(asyncio.sleep(0.01))
+        if what == "the load fails" and len(loaders) == 1:
             raise RuntimeError("the first load fails")
-        return real(conn)
+        return real_load(conn)
+
+    def entering(self: Any, conn: Any, key: Any) -> Any:
+        entered.append(asyncio.current_task())
+        return real_enter(self, conn, key)
 
     def bump() -> int:
         with blocking.begin() as conn:
             return conn.execute(text("UPDATE control SET version = version + 1 RETURNING version")).scalar_one()
 
-    async def main() -> None:
-        for fail in (False, True):
-            version = await asyncio.to_thread(bump)
-            CACHE.forget()
-            loads.clear()
-            failing[0] = fail
-            answers = await asyncio.gather(*(runner(operators_version) for _ in range(4)), return_exceptions=True)
-            if fail:  # the failed load's own call fails; the three others each load
-                assert sorted(map(str, answers)) == sorted(["the first load fails", *[str(version)] * 3])
-                assert len(loads) == 4, loads
-            else:
-                assert answers == [version] * 4 and len(loads) == 1, (answers, loads)
+    async def main() -> tuple[int, list[Any], list[Any]]:
+        version = await asyncio.to_thread(bump)
+        calls = [asyncio.ensure_future(runner(operators_version)) for _ in range(4)]
+        deadline = time.monotonic() + 20
+        while len(entered) < 4:  # every call has read the new version and come to the cache
+            assert time.monotonic() < deadline, "the calls never all came to the cache"
+            await asyncio.sleep(0.01)
+        assert len(loaders) == 1
+        cut = {"a waiter is cut": next(c for c in calls if c is not loaders[0]),
+               "the loader is cut": loaders[0]}.get(what)
+        if cut is not None:
+            cut.cancel()
+            await asyncio.wait([cut], timeout=20)
+        release.set()
+        answers = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 20)
         await runner.shutdown()
+        return version, [cut if a is cut else a for a in answers], [calls.index(t) for t in loaders]
 
-    monkeypatch.setattr(control, "load", slow_load)
-    asyncio.run(main())
+    cache = control.ControlCache()  # this process's, as if it had just started
+    monkeypatch.setattr(control, "CACHE", cache)
+    monkeypatch.setattr(control, "load", held_load)
+    monkeypatch.setattr(control.ControlCache, "_load", entering)
+    version, answers, loads = asyncio.run(main())
     blocking.dispose()
+    outcome = sorted(type(a).__name__ if isinstance(a, BaseException) else str(a) for a in answers)
+    if what == "loaded":
+        assert outcome == [str(version)] * 4 and len(loads) == 1
+    elif what == "a waiter is cut":
+        assert outcome == sorted(["CancelledError", *[str(version)] * 3]) and len(loads) == 1
+    else:  # the first load's own call fails; the three others each load
+        failed = "RuntimeError" if what == "the load fails" else "CancelledError"
+        assert outcome == sorted([failed, *[str(version)] * 3]) and len(loads) == 4, (outcome, loads)
+    assert cache._loading == {}
