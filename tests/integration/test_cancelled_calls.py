@@ -73,7 +73,7 @@ def test_a_settlement_cut_while_it_waits_on_a_locked_row_writes_nothing(database
         await until(lambda: asyncio.to_thread(waiting_on_a_lock), "the settlement never waited on the row")
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
-            await call
+            await asyncio.wait_for(call, 20)
         assert on_loop.pool.checkedout() == 0  # type: ignore[attr-defined]
         assert await asyncio.to_thread(in_transaction) == 1  # the holder alone
         await asyncio.to_thread(holder.rollback)
@@ -133,8 +133,9 @@ def test_a_second_cancellation_during_any_rollback_still_gives_the_slot_back(
         call = asyncio.ensure_future(runner(sleeping))
         await until(lambda: asyncio.to_thread(lambda: sleepers() > 0), "the call never waited on the database")
         call.cancel()
-        await asyncio.wait([call, asyncio.ensure_future(cutting.wait())], timeout=20,
-                           return_when=asyncio.FIRST_COMPLETED)
+        started = asyncio.ensure_future(cutting.wait())
+        await asyncio.wait([call, started], timeout=20, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
         cut = cutting.is_set()
         if cut:
             call.cancel()
