@@ -107,10 +107,11 @@ def fresh_postgres(postgres_server: str):  # type: ignore[no-untyped-def]
     admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
     made: list[str] = []
 
-    def make() -> str:
+    def make(options: str = "") -> str:
+        """``options``: CREATE DATABASE's own (a template, a locale)."""
         name = f"copay_test_{uuid.uuid4().hex[:12]}"
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" {options}'))
         made.append(name)
         return make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
 

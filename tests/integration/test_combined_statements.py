@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from gateway.bench import world
@@ -159,34 +157,24 @@ def test_a_settlements_share_rows_read_ahead_are_locked_and_not_read_again(engin
         assert statements == []  # a row held locked: its debit waits for the commit's round trip
 
 
-def test_a_settlements_share_rows_are_locked_in_the_order_python_sorts_them(database_url: str,
-                                                                          postgres_server: str) -> None:
+def test_a_settlements_share_rows_are_locked_in_the_order_python_sorts_them(database_url, fresh_postgres) -> None:
     """Every locking read takes share rows in one order, the one ``sorted`` gives (code points), whatever the
-    database's collation: here ICU's en-US, which puts ``a1`` before ``B1``."""
-    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    name = f"copay_test_icu_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE \'en-US\' '
-                          "LOCALE 'C.UTF-8'"))
-    engine = make_engine(make_url(database_url).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        accounts = [ledger.share(Party(world.REGION, psn_no)) for psn_no in ("a1", "B1")]
-        with engine.begin() as conn:
-            assert conn.execute(text("SELECT unnest(CAST(:a AS text[])) AS x ORDER BY x"),
-                                {"a": accounts}).scalars().all() != sorted(accounts)  # the collation differs
-            for i, psn_no in enumerate(("a1", "B1")):
-                conn.execute(insert(bindings).values(
-                    id=f"b{i}", grantor_region=world.REGION, grantor_psn_no=psn_no, beneficiary_region=world.REGION,
-                    beneficiary_psn_no="X1", relationship="son", status="active", policy="42@v1", created_at=NOW,
-                    updated_at=NOW))
-                conn.execute(insert(share_accounts).values(account=ledger.share(Party(world.REGION, psn_no)),
-                                                           balance=1, funded=1, released=0, spent=0, refunded=0))
-        with SqlUnitOfWork(engine) as uow:
-            rows = ACTIVE_SHARES.rows(uow._conn, {"region": world.REGION, "psn_no": "X1"})
-        assert [row.account for row in rows] == sorted(accounts)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    database's collation: here ICU's en-US, which puts ``a1`` before ``B1`` (a database of its own, not the
+    module's ``database_url``)."""
+    engine = make_engine(fresh_postgres("TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"))
+    upgrade(engine)
+    accounts = [ledger.share(Party(world.REGION, psn_no)) for psn_no in ("a1", "B1")]
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT unnest(CAST(:a AS text[])) AS x ORDER BY x"),
+                            {"a": accounts}).scalars().all() != sorted(accounts)  # the collation differs
+        for i, psn_no in enumerate(("a1", "B1")):
+            conn.execute(insert(bindings).values(
+                id=f"b{i}", grantor_region=world.REGION, grantor_psn_no=psn_no, beneficiary_region=world.REGION,
+                beneficiary_psn_no="X1", relationship="son", status="active", policy="42@v1", created_at=NOW,
+                updated_at=NOW))
+            conn.execute(insert(share_accounts).values(account=ledger.share(Party(world.REGION, psn_no)),
+                                                       balance=1, funded=1, released=0, spent=0, refunded=0))
+    with SqlUnitOfWork(engine) as uow:
+        rows = ACTIVE_SHARES.rows(uow._conn, {"region": world.REGION, "psn_no": "X1"})
+    engine.dispose()
+    assert [row.account for row in rows] == sorted(accounts)
