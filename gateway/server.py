@@ -14,7 +14,7 @@ from typing import Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from gateway import policies
 from gateway._proto.copay.v1 import (accounts_pb2, accounts_pb2_grpc, admin_pb2, admin_pb2_grpc, bindings_pb2,
@@ -29,7 +29,7 @@ from gateway.api.bindings import BindingsServicer
 from gateway.api.clearing import ClearingServicer
 from gateway.api.diagnostics import DiagnosticsServicer
 from gateway.api.exchange import LocalExchangeServicer
-from gateway.api.interceptor import CallInterceptor, Limits
+from gateway.api.call_stack import CallStack, Limits
 from gateway.api.members import MembersServicer
 from gateway.api.policies import PoliciesServicer
 from gateway.api.runner import Runner, ThreadPoolRunner
@@ -148,25 +148,27 @@ async def serve(settings: Settings) -> int:
     await readiness.check()  # /readyz answers from what it found from the first request on
     limits = Limits(settings.max_calls_per_principal, settings.max_streams, settings.max_streams_per_principal,
                     settings.stream_max_seconds)
-    server = grpc.aio.server(interceptors=[CallInterceptor(metrics, limits, admission)],
-                             options=channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
+    server = grpc.aio.server(options=channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
+    services = CallStack(metrics, limits, admission)  # every method, wrapped: the server's one handler
     members, accounts = MembersServicer(db, hasher), AccountsServicer(db, hasher)
     bindings = BindingsServicer(db, hasher, in_force)
     settlements = SettlementsServicer(db, hasher, in_force, metrics)
-    members_pb2_grpc.add_MembersServiceServicer_to_server(members, server)
-    bindings_pb2_grpc.add_BindingsServiceServicer_to_server(bindings, server)
-    policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(db, in_force), server)
-    accounts_pb2_grpc.add_AccountsServiceServicer_to_server(accounts, server)
-    settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(settlements, server)
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(db, reads, hasher, in_force), server)
+    members_pb2_grpc.add_MembersServiceServicer_to_server(members, services)
+    bindings_pb2_grpc.add_BindingsServiceServicer_to_server(bindings, services)
+    policies_pb2_grpc.add_PoliciesServiceServicer_to_server(PoliciesServicer(db, in_force), services)
+    accounts_pb2_grpc.add_AccountsServiceServicer_to_server(accounts, services)
+    settlements_pb2_grpc.add_SettlementsServiceServicer_to_server(settlements, services)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(db, reads, hasher, in_force), services)
     clearing_servicer = ClearingServicer(db, reads, hasher)
-    clearing_pb2_grpc.add_ClearingServiceServicer_to_server(clearing_servicer, server)
+    clearing_pb2_grpc.add_ClearingServiceServicer_to_server(clearing_servicer, services)
     exchange_pb2_grpc.add_LocalExchangeServiceServicer_to_server(
-        LocalExchangeServicer(members, bindings, settlements, accounts, clearing_servicer), server)
-    diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), server)
+        LocalExchangeServicer(members, bindings, settlements, accounts, clearing_servicer), services)
+    diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), services)
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, services)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.aio.ReflectionServicer(
+        (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME)), services)
+    server.add_generic_rpc_handlers((services,))
     try:
         port = _bind(server, settings.listen, tls)
         probes = _serve_metrics(metrics, settings.metrics_listen, readiness)

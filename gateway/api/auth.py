@@ -1,9 +1,9 @@
 """Every RPC states which principals it admits: ``@rpc(Kind.REGION)``.
 
-The call interceptor (gateway.api.interceptor) reads the caller from the
+The call stack (gateway.api.call_stack) reads the caller from the
 client certificate once per call; the decorator refuses callers the method
 does not admit, then runs it. Refusals raised here or in the method become
-AIP-193 statuses in the interceptor. A servicer method without the decorator
+AIP-193 statuses in the call stack. A servicer method without the decorator
 would admit nobody: a test checks that every registered RPC carries it.
 """
 
@@ -20,7 +20,7 @@ from gateway.security.principal import Identity, Kind, Principal, identity_from_
 
 Method = Callable[[Any, Any, grpc.aio.ServicerContext, Principal], Awaitable[Any]]
 CALLER: ContextVar[Principal | None] = ContextVar("caller", default=None)
-"""The principal of the call being served; set by the interceptor for the call's task."""
+"""The principal of the call being served; set by the call stack for the call's task."""
 
 
 def identity_of(context: grpc.aio.ServicerContext) -> Identity | None:

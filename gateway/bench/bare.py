@@ -1,5 +1,5 @@
 """Case (a0) of the benchmark: a bare ``grpc.aio`` server over the same mutual TLS, whose one generic handler
-answers any unary call with the request's bytes, and does nothing else: no interceptor, no log line, no
+answers any unary call with the request's bytes, and does nothing else: no call stack, no log line, no
 metrics, no principal. What gRPC itself costs a call on this machine; the gateway's ``Echo`` against it is
 what the gateway's per-call stack costs.
 

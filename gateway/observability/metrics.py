@@ -39,7 +39,7 @@ from gateway.service.traffic import Counts
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 GRPC_TYPES = ("unary", "server_stream", "client_stream", "bidi_stream")
 CALL_STARTED_US: ContextVar[int] = ContextVar("call_started_us", default=0)
-"""When the current call started (wall clock, microseconds since the epoch): set by the interceptor, read by
+"""When the current call started (wall clock, microseconds since the epoch): set by the call stack, read by
 ``observe_settled`` and ``observe_refunded`` to tell money moved by this call from a replayed answer."""
 disable_created_metrics()  # no *_created series beside each counter and histogram (as the Go exporter)
 REMEMBERED = 4096  # settlements and refunds counted lately, so that a racing copy of a request is not counted again
@@ -83,7 +83,7 @@ class Metrics:
         self._counted: OrderedDict[tuple[str, int], None] = OrderedDict()
 
     def rpc(self, method: str, grpc_type: str) -> "RpcMetrics":
-        """The metrics of one method (its labels bound once; the interceptor keeps one per method)."""
+        """The metrics of one method (its labels bound once; the call stack keeps one per method)."""
         assert grpc_type in GRPC_TYPES, grpc_type
         return RpcMetrics(self, method, grpc_type)
 

@@ -185,7 +185,7 @@ def test_a_stream_ends_by_itself_after_stream_max_seconds_and_gives_its_budget_b
 
 
 def test_a_reflection_stream_kept_open_ends_after_stream_max_seconds(own_gateway):
-    """Reflection is a bidi stream whose handler is an async generator (the other path of the interceptor
+    """Reflection is a bidi stream whose handler is an async generator (the other path of the call stack
     than Watch): with the client still sending, the server ends it by itself, OK, after ~1 s."""
     gw = own_gateway(COPAY_STREAM_MAX_SECONDS="1")
     release = threading.Event()

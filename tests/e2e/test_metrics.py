@@ -259,7 +259,7 @@ def test_readyz_fails_while_the_database_is_not_at_this_gateways_migrations(pki,
 
 @pytest.mark.parametrize("protobuf", ["upb", "python"])
 def test_a_calls_log_line_names_its_request_id_whichever_protobuf_parses_it(pki, tmp_path, protobuf):
-    """The interceptor decides once per method whether its request has a request_id, from the parser's class;
+    """The call stack decides once per method whether its request has a request_id, from the parser's class;
     protobuf's pure-Python implementation does not say (its FromString is a static method), and the field is
     then read from each request. Either way the line names the request."""
     from gateway._proto.copay.v1 import settlements_pb2_grpc

@@ -1,0 +1,89 @@
+"""The per-call stack finds a call's handler with one lookup: every method is wrapped once, at registration,
+whether its service names its methods (the generated ``add_*_to_server``) or gives only a generic handler."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health, health_pb2_grpc
+
+from gateway._proto.copay.v1 import diagnostics_pb2, diagnostics_pb2_grpc
+from gateway.api.diagnostics import DiagnosticsServicer
+from gateway.api.call_stack import CallStack
+from gateway.observability.metrics import Metrics
+
+ECHO = "/copay.v1.DiagnosticsService/Echo"
+
+
+class Details(grpc.HandlerCallDetails):
+    def __init__(self, method: str) -> None:
+        self.method, self.invocation_metadata = method, ()
+
+
+class OnlyGeneric(grpc.GenericRpcHandler):
+    """A service that gives the server its generic handler and nothing else; counts the lookups."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.handler = grpc.unary_unary_rpc_method_handler(self._ping)
+
+    async def _ping(self, request: bytes, context: object) -> bytes:
+        return request
+
+    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        self.asked.append(details.method)
+        return self.handler if details.method == "/test.Ping/Ping" else None
+
+
+class Asked(grpc.GenericRpcHandler):
+    """A generic handler, counting the lookups that reach it."""
+
+    def __init__(self, inner: grpc.GenericRpcHandler, asked: list[str]) -> None:
+        self.inner, self.asked = inner, asked
+
+    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        self.asked.append(details.method)
+        return self.inner.service(details)
+
+
+class Counting:
+    """The stack as a generated ``add_*_to_server`` sees it, its generic handlers counted."""
+
+    def __init__(self, stack: CallStack) -> None:
+        self.stack, self.asked = stack, []
+
+    def add_generic_rpc_handlers(self, handlers: tuple[grpc.GenericRpcHandler, ...]) -> None:
+        self.stack.add_generic_rpc_handlers(tuple(Asked(h, self.asked) for h in handlers))
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        self.stack.add_registered_method_handlers(service, handlers)
+
+
+def test_the_generated_registration_wraps_every_method_once_and_the_lookup_is_the_wrapped_handler():
+    stack = CallStack(Metrics())
+    server = Counting(stack)
+    diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), server)
+    health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+    echo = stack.service(Details(ECHO))
+    assert echo is not None and echo is stack.service(Details(ECHO))  # built once, at registration
+    assert echo.unary_unary is not None and echo.request_deserializer is None  # the stack parses the bytes
+    assert echo.response_serializer is diagnostics_pb2.EchoResponse.SerializeToString
+    watch = stack.service(Details("/grpc.health.v1.Health/Watch"))
+    assert watch is not None and watch.unary_stream is not None
+    assert server.asked == []  # found by name: no generic handler asked
+
+
+def test_a_service_with_only_a_generic_handler_is_found_through_it_and_wrapped_once():
+    stack, ping = CallStack(Metrics()), OnlyGeneric()
+    stack.add_generic_rpc_handlers((ping,))
+    first = stack.service(Details("/test.Ping/Ping"))
+    assert first is not None and first is not ping.handler and first.unary_unary is not None
+    assert stack.service(Details("/test.Ping/Ping")) is first
+    assert ping.asked == ["/test.Ping/Ping"]  # asked once; then remembered
+
+
+def test_an_unknown_method_is_unimplemented_and_not_remembered():
+    stack, ping = CallStack(Metrics()), OnlyGeneric()
+    stack.add_generic_rpc_handlers((ping,))
+    for _ in range(3):
+        assert stack.service(Details("/test.Ping/Nothing")) is None  # gRPC answers UNIMPLEMENTED
+    assert ping.asked == ["/test.Ping/Nothing"] * 3  # a caller inventing names cannot grow the stack's table
