@@ -2,7 +2,7 @@
 deadline, a shutdown cancel the call's task wherever it is. A settlement cut while it waits on a grantor's
 locked share row writes nothing and leaves no session in a transaction; its retry (the same request_id) pays
 once. A cancellation that comes again while the connection is being rolled back on its way to the pool still
-gives the pool its slot back."""
+gives the pool its slot back; that rollback is not attempted where SQLAlchemy says no I/O may happen."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from typing import Any, Awaitable, Callable
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, func, select, text
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Engine, func, make_url, select, text
+from sqlalchemy.pool import PoolResetState
 
 from gateway import policies
 from gateway._proto.copay.v1 import settlements_pb2 as spb
@@ -24,6 +26,7 @@ from gateway.domain.identity import IdHasher
 from gateway.security.principal import Kind, Principal
 from gateway.store.db import make_engine, make_loop_engine
 from gateway.store.direct import Direct
+from gateway.store.postgres.engine import _as_it_came
 from gateway.store.postgres.loop import LoopRunner
 from gateway.store.tables import share_accounts
 from gateway.store.unit_of_work import factory
@@ -196,3 +199,21 @@ def test_a_cancelled_call_whose_connection_dies_at_the_rollback_stays_cancelled(
 
     asyncio.run(main())
     blocking.dispose()
+
+
+@pytest.mark.parametrize("asyncio_safe, terminate_only, reset", [
+    (True, False, True),  # the pool's reset on the event loop: rolled back, autocommit off
+    (False, False, False),  # a connection garbage collected outside the loop: no I/O may happen there
+    (True, True, False),  # a connection the pool only closes
+])
+def test_the_pools_reset_sends_nothing_where_sqlalchemy_says_no_io_may_happen(
+        database_url: str, asyncio_safe: bool, terminate_only: bool, reset: bool) -> None:
+    url = make_url(database_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as raw:
+        raw.execute("BEGIN")  # a unit of work's transaction, as it was when the call was cut
+        raw.execute("SELECT 1")
+        _as_it_came(raw, None, PoolResetState(transaction_was_reset=False, terminate_only=terminate_only,
+                                              asyncio_safe=asyncio_safe))
+        status = raw.info.transaction_status
+        assert (status, raw.autocommit) == ((TransactionStatus.IDLE, False) if reset else
+                                            (TransactionStatus.INTRANS, True))
