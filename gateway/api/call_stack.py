@@ -90,7 +90,7 @@ class CallStack(grpc.GenericRpcHandler):
     given this object as its one generic handler, so that finding a call's handler is one dict lookup. Not a
     ``grpc.aio`` interceptor, which would run a coroutine chain for every call; nor registered methods, for each
     of which grpc.aio's accept loop keeps a request pending and waits on all of them for every call it accepts
-    (about 30 µs a call with this gateway's 60-odd methods: README, Benchmark). A service registered by its
+    (about 30 µs a call with this gateway's 50-odd methods: README, Benchmark). A service registered by its
     generic handler only is found through it and wrapped the first time it is called."""
 
     def __init__(self, metrics: Metrics, limits: Limits = Limits(), admission: Admission | None = None) -> None:
