@@ -20,7 +20,8 @@
   the grpc_server_* names, with the status code's name; a cancelled call is CANCELLED, or
   DEADLINE_EXCEEDED if its deadline had passed), and every message of a stream counted.
 
-The wrapped handler of each method is built once, at registration, and kept (``CallStack``).
+The wrapped handler of each method is built once and kept (``CallStack``): at registration, or for a
+service that gives only a generic handler, at its first call. Each method's metrics exist from then on.
 """
 
 from __future__ import annotations

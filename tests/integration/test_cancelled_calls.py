@@ -201,19 +201,22 @@ def test_a_cancelled_call_whose_connection_dies_at_the_rollback_stays_cancelled(
     blocking.dispose()
 
 
-@pytest.mark.parametrize("asyncio_safe, terminate_only, reset", [
-    (True, False, True),  # the pool's reset on the event loop: rolled back, autocommit off
-    (False, False, False),  # a connection garbage collected outside the loop: no I/O may happen there
-    (True, True, False),  # a connection the pool only closes
+@pytest.mark.parametrize("asyncio_safe, terminate_only, autocommit, reset", [
+    (True, False, True, True),  # the pool's reset on the event loop: rolled back, autocommit off
+    (False, True, True, False),  # a connection garbage collected outside the loop: no I/O may happen there
+    (False, False, True, False),  # the same condition alone (SQLAlchemy sets both when it collects one)
+    (True, True, True, False),  # a connection the pool only closes
+    (True, False, False, False),  # autocommit off: SQLAlchemy's own transaction, which SQLAlchemy rolls back
 ])
 def test_the_pools_reset_sends_nothing_where_sqlalchemy_says_no_io_may_happen(
-        database_url: str, asyncio_safe: bool, terminate_only: bool, reset: bool) -> None:
+        database_url: str, asyncio_safe: bool, terminate_only: bool, autocommit: bool, reset: bool) -> None:
     url = make_url(database_url).set(drivername="postgresql")
-    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as raw:
-        raw.execute("BEGIN")  # a unit of work's transaction, as it was when the call was cut
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=autocommit) as raw:
+        if autocommit:
+            raw.execute("BEGIN")  # a unit of work's transaction, as it was when the call was cut
         raw.execute("SELECT 1")
         _as_it_came(raw, None, PoolResetState(transaction_was_reset=False, terminate_only=terminate_only,
                                               asyncio_safe=asyncio_safe))
         status = raw.info.transaction_status
         assert (status, raw.autocommit) == ((TransactionStatus.IDLE, False) if reset else
-                                            (TransactionStatus.INTRANS, True))
+                                            (TransactionStatus.INTRANS, autocommit))

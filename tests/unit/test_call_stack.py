@@ -4,11 +4,12 @@ whether its service names its methods (the generated ``add_*_to_server``) or giv
 from __future__ import annotations
 
 import grpc
-from grpc_health.v1 import health, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from prometheus_client import generate_latest
 
 from gateway._proto.copay.v1 import diagnostics_pb2, diagnostics_pb2_grpc
-from gateway.api.diagnostics import DiagnosticsServicer
 from gateway.api.call_stack import CallStack
+from gateway.api.diagnostics import DiagnosticsServicer
 from gateway.observability.metrics import Metrics
 
 ECHO = "/copay.v1.DiagnosticsService/Echo"
@@ -59,10 +60,19 @@ class Counting:
 
 
 def test_the_generated_registration_wraps_every_method_once_and_the_lookup_is_the_wrapped_handler():
-    stack = CallStack(Metrics())
+    metrics = Metrics()
+    stack = CallStack(metrics)
     server = Counting(stack)
     diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(), server)
     health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+    methods = [f"/{service.full_name}/{method.name}" for service in (
+        diagnostics_pb2.DESCRIPTOR.services_by_name["DiagnosticsService"],
+        health_pb2.DESCRIPTOR.services_by_name["Health"]) for method in service.methods]
+    assert len(methods) >= 3 and all(stack.service(Details(m)) is not None for m in methods)
+    scraped = generate_latest(metrics.registry).decode()
+    for method in methods:  # each method's series are there, at zero, before its first call
+        service, name = method[1:].split("/")
+        assert f'grpc_server_started_total{{grpc_method="{name}",grpc_service="{service}",' in scraped
     echo = stack.service(Details(ECHO))
     assert echo is not None and echo is stack.service(Details(ECHO))  # built once, at registration
     assert echo.unary_unary is not None and echo.request_deserializer is None  # the stack parses the bytes
@@ -86,4 +96,5 @@ def test_an_unknown_method_is_unimplemented_and_not_remembered():
     stack.add_generic_rpc_handlers((ping,))
     for _ in range(3):
         assert stack.service(Details("/test.Ping/Nothing")) is None  # gRPC answers UNIMPLEMENTED
-    assert ping.asked == ["/test.Ping/Nothing"] * 3  # a caller inventing names cannot grow the stack's table
+    assert ping.asked == ["/test.Ping/Nothing"] * 3
+    assert "/test.Ping/Nothing" not in stack._wrapped  # a caller inventing names cannot grow the stack's table
