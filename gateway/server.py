@@ -26,10 +26,10 @@ from gateway.api.accounts import AccountsServicer
 from gateway.api.admin import AdminServicer
 from gateway.api.admission import Admission
 from gateway.api.bindings import BindingsServicer
+from gateway.api.call_stack import CallStack, Limits
 from gateway.api.clearing import ClearingServicer
 from gateway.api.diagnostics import DiagnosticsServicer
 from gateway.api.exchange import LocalExchangeServicer
-from gateway.api.call_stack import CallStack, Limits
 from gateway.api.members import MembersServicer
 from gateway.api.policies import PoliciesServicer
 from gateway.api.runner import Runner, ThreadPoolRunner
