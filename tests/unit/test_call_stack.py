@@ -3,6 +3,8 @@ whether its service names its methods (the generated ``add_*_to_server``) or giv
 
 from __future__ import annotations
 
+import re
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import generate_latest
@@ -68,11 +70,12 @@ def test_the_generated_registration_wraps_every_method_once_and_the_lookup_is_th
     methods = [f"/{service.full_name}/{method.name}" for service in (
         diagnostics_pb2.DESCRIPTOR.services_by_name["DiagnosticsService"],
         health_pb2.DESCRIPTOR.services_by_name["Health"]) for method in service.methods]
-    assert len(methods) >= 3 and all(stack.service(Details(m)) is not None for m in methods)
     scraped = generate_latest(metrics.registry).decode()
-    for method in methods:  # each method's series are there, at zero, before its first call
+    for method in methods:  # each method's series are there, at zero, before it is looked up or called
         service, name = method[1:].split("/")
-        assert f'grpc_server_started_total{{grpc_method="{name}",grpc_service="{service}",' in scraped
+        assert re.search(rf'^grpc_server_started_total{{grpc_method="{name}",grpc_service="{service}",'
+                         rf'grpc_type="\w+"}} 0\.0$', scraped, re.M), method
+    assert len(methods) >= 3 and all(stack.service(Details(m)) is not None for m in methods)
     echo = stack.service(Details(ECHO))
     assert echo is not None and echo is stack.service(Details(ECHO))  # built once, at registration
     assert echo.unary_unary is not None and echo.request_deserializer is None  # the stack parses the bytes
