@@ -22,21 +22,6 @@ class Details(grpc.HandlerCallDetails):
         self.method, self.invocation_metadata = method, ()
 
 
-class OnlyGeneric(grpc.GenericRpcHandler):
-    """A service that gives the server its generic handler and nothing else; counts the lookups."""
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-        self.handler = grpc.unary_unary_rpc_method_handler(self._ping)
-
-    async def _ping(self, request: bytes, context: object) -> bytes:
-        return request
-
-    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
-        self.asked.append(details.method)
-        return self.handler if details.method == "/test.Ping/Ping" else None
-
-
 class Asked(grpc.GenericRpcHandler):
     """A generic handler, counting the lookups that reach it."""
 
@@ -46,6 +31,18 @@ class Asked(grpc.GenericRpcHandler):
     def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
         self.asked.append(details.method)
         return self.inner.service(details)
+
+
+async def _ping(request: bytes, context: object) -> bytes:
+    return request
+
+
+PING = grpc.unary_unary_rpc_method_handler(_ping)
+
+
+def only_generic() -> Asked:
+    """A service that gives the server its generic handler and nothing else, its lookups counted."""
+    return Asked(grpc.method_handlers_generic_handler("test.Ping", {"Ping": PING}), [])
 
 
 class Counting:
@@ -86,16 +83,16 @@ def test_the_generated_registration_wraps_every_method_once_and_the_lookup_is_th
 
 
 def test_a_service_with_only_a_generic_handler_is_found_through_it_and_wrapped_once():
-    stack, ping = CallStack(Metrics()), OnlyGeneric()
+    stack, ping = CallStack(Metrics()), only_generic()
     stack.add_generic_rpc_handlers((ping,))
     first = stack.service(Details("/test.Ping/Ping"))
-    assert first is not None and first is not ping.handler and first.unary_unary is not None
+    assert first is not None and first is not PING and first.unary_unary is not None
     assert stack.service(Details("/test.Ping/Ping")) is first
     assert ping.asked == ["/test.Ping/Ping"]  # asked once; then remembered
 
 
 def test_an_unknown_method_is_unimplemented_and_not_remembered():
-    stack, ping = CallStack(Metrics()), OnlyGeneric()
+    stack, ping = CallStack(Metrics()), only_generic()
     stack.add_generic_rpc_handlers((ping,))
     for _ in range(3):
         assert stack.service(Details("/test.Ping/Nothing")) is None  # gRPC answers UNIMPLEMENTED
