@@ -46,7 +46,8 @@ from gateway._proto.copay.v1 import clearing_pb2 as cpb
 from gateway._proto.copay.v1 import clearing_pb2_grpc, diagnostics_pb2, diagnostics_pb2_grpc
 from gateway._proto.copay.v1 import settlements_pb2 as spb
 from gateway._proto.copay.v1 import settlements_pb2_grpc
-from gateway.bench import clearing, world
+from gateway.bench import clearing, cpu, world
+from gateway.bench.cpu import DatabaseServer
 from gateway.bench.wire import CountingProxy
 from gateway.domain.clearing import window_of
 from gateway.domain.identity import IdHasher
@@ -72,6 +73,7 @@ class Result:
     p999_ms: float
     server_cpu_us: float = 0.0
     client_cpu_us: float = 0.0
+    database_cpu_us: float | None = None  # a PostgreSQL server on this machine; None for SQLite or a remote one
 
     @property
     def rate(self) -> float:
@@ -108,11 +110,7 @@ class Server:
         """User + system CPU of the server process and its children (the SQLite writer), all
         threads (Linux /proc; 0 elsewhere)."""
         pid = self.process.pid
-        try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            children = []
-        return sum(_cpu_seconds(p) for p in [str(pid), *children])
+        return sum(cpu.process_seconds(p) for p in [pid, *cpu.children(pid)])
 
     def stop(self) -> None:
         self.process.terminate()
@@ -155,13 +153,17 @@ class Window:
     calls: int  # calls started in the window (the CPU is divided by these)
     server_cpu: float
     client_cpu: float
+    database_cpu: float
+
+
+Meter = Callable[[], tuple[float, float]]  # CPU seconds so far: the case's servers', the database server's
 
 
 async def drive(call: Callable[[], Awaitable[object]], in_flight: int, warmup: float, seconds: float,
-                server_cpu: Callable[[], float],
+                meter: Meter,
                 alongside: Callable[[float], Awaitable[object]] | None = None) -> Window:
     """Keeps ``in_flight`` calls going; measures those that start after the warm-up, and the CPU
-    both processes spent over the measured window. ``alongside(stop_at)`` runs over the measured
+    the servers, the client and the database spent over the measured window. ``alongside(stop_at)`` runs over the measured
     window too (case (e)'s operator)."""
     latencies: list[float] = []
     errors = started = 0
@@ -180,20 +182,22 @@ async def drive(call: Callable[[], Awaitable[object]], in_flight: int, warmup: f
             if began >= measure_from:
                 latencies.append(time.perf_counter() - began)
 
-    async def meter() -> tuple[float, float, int]:
+    async def measure() -> tuple[tuple[float, float], float, int]:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        server0, client0, calls0 = server_cpu(), _own_cpu(), started
+        before, client0, calls0 = meter(), cpu.own_seconds(), started
         if alongside is not None:
             await alongside(stop_at)
         await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-        return server_cpu() - server0, _own_cpu() - client0, started - calls0
+        after = meter()
+        return (after[0] - before[0], after[1] - before[1]), cpu.own_seconds() - client0, started - calls0
 
-    (server_s, client_s, calls), *_ = await asyncio.gather(meter(), *(worker() for _ in range(in_flight)))
-    return Window(latencies, errors, seconds, calls, server_s, client_s)
+    ((server_s, database_s), client_s, calls), *_ = await asyncio.gather(
+        measure(), *(worker() for _ in range(in_flight)))
+    return Window(latencies, errors, seconds, calls, server_s, client_s, database_s)
 
 
 async def open_loop(call: Callable[[], Awaitable[object]], rate: float, warmup: float, seconds: float,
-                    server_cpu: Callable[[], float]) -> Window:
+                    meter: Meter) -> Window:
     """Starts a call every 1/``rate`` seconds, whether or not earlier ones have finished, and counts each
     call's latency from the moment it was due to start, not from when it did (no coordinated omission: a
     stall delays the calls due during it, and they count it). Measures the calls due after the warm-up."""
@@ -213,13 +217,14 @@ async def open_loop(call: Callable[[], Awaitable[object]], rate: float, warmup: 
         if due >= measure_from:
             latencies.append(time.perf_counter() - due)
 
-    server0 = client0 = 0.0
+    before: tuple[float, float] | None = None
+    client0 = 0.0
     due, n = start, 0
     while due < stop_at:
         if (wait := due - time.perf_counter()) > 0:
             await asyncio.sleep(wait)
-        if due >= measure_from and not server0:
-            server0, client0 = server_cpu(), _own_cpu()
+        if due >= measure_from and before is None:
+            before, client0 = meter(), cpu.own_seconds()
         task = asyncio.create_task(one(due))
         running.add(task)
         task.add_done_callback(running.discard)
@@ -227,30 +232,24 @@ async def open_loop(call: Callable[[], Awaitable[object]], rate: float, warmup: 
         due = start + n / rate
     if running:
         await asyncio.wait(set(running))
-    server_s, client_s = server_cpu() - server0, _own_cpu() - client0
-    return Window(latencies, errors, seconds, max(1, int(rate * seconds)), server_s, client_s)
+    after = meter()
+    before = before or after
+    return Window(latencies, errors, seconds, max(1, int(rate * seconds)), after[0] - before[0],
+                  cpu.own_seconds() - client0, after[1] - before[1])
 
 
-def summarize(name: str, windows: list[Window]) -> Result:
+def _meter(server: Server | Fleet, database: DatabaseServer | None) -> Meter:
+    return lambda: (server.cpu_seconds(), database.cpu_seconds() if database else 0.0)
+
+
+def summarize(name: str, windows: list[Window], database: bool) -> Result:
     latencies = sorted(x for w in windows for x in w.latencies)
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
     calls = max(1, sum(w.calls for w in windows))
     return Result(name, len(latencies), sum(w.errors for w in windows), sum(w.seconds for w in windows),
                   pick(0.50), pick(0.99), pick(0.999), sum(w.server_cpu for w in windows) / calls * 1e6,
-                  sum(w.client_cpu for w in windows) / calls * 1e6)
-
-
-def _cpu_seconds(pid: str) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu() -> float:
-    t = os.times()
-    return t.user + t.system
+                  sum(w.client_cpu for w in windows) / calls * 1e6,
+                  sum(w.database_cpu for w in windows) / calls * 1e6 if database else None)
 
 
 class Operator:
@@ -291,10 +290,11 @@ def claim(i: int) -> spb.SettlementClaim:
 
 
 async def run_cases(servers: dict[str, Server | Fleet], certs: Path, args: argparse.Namespace,
-                    ceiling: str = "(a) echo over mTLS: the ceiling",
+                    database: DatabaseServer | None = None, ceiling: str = "(a) echo over mTLS: the ceiling",
                     windows_to_close: list[date] | None = None) -> dict[str, Result]:
     """Runs the cases named in ``servers``, each against its server (or fleet), taking turns: each keeps
-    ``--in-flight`` calls going, or with ``--rate`` starts calls at that rate (open loop)."""
+    ``--in-flight`` calls going, or with ``--rate`` starts calls at that rate (open loop). The CPU of
+    ``database`` is measured beside each case's servers'."""
     creds = grpc.ssl_channel_credentials((certs / "ca.pem").read_bytes(),
                                          (certs / f"region-{world.REGION}-key.pem").read_bytes(),
                                          (certs / f"region-{world.REGION}.pem").read_bytes())
@@ -348,14 +348,15 @@ async def run_cases(servers: dict[str, Server | Fleet], certs: Path, args: argpa
     for round_ in range(args.rounds):  # cases take turns, so a drift in machine speed hits them alike
         for case, server in servers.items():
             warmup, seconds = args.warmup if round_ == 0 else ROUND_SETTLE, args.seconds / args.rounds
+            meter = _meter(server, database)
             windows[case].append(await (
-                open_loop(made[case], args.rate, warmup, seconds, server.cpu_seconds) if args.rate else
-                drive(made[case], args.in_flight, warmup, seconds, server.cpu_seconds, alongside.get(case))))
-    results = {case: summarize(calls[case][0], windows[case]) for case in servers}
+                open_loop(made[case], args.rate, warmup, seconds, meter) if args.rate else
+                drive(made[case], args.in_flight, warmup, seconds, meter, alongside.get(case))))
+    results = {case: summarize(calls[case][0], windows[case], database is not None) for case in servers}
     for last in results.values():
         print(f"  {last.name}: {last.rate:.0f} calls/s, p50 {last.p50_ms:.2f} ms, p99 {last.p99_ms:.2f} ms, "
               f"p99.9 {last.p999_ms:.2f} ms, CPU per call: server {last.server_cpu_us:.0f} us, "
-              f"client {last.client_cpu_us:.0f} us", flush=True)
+              f"client {last.client_cpu_us:.0f} us{_database_us(last, ', database ')}", flush=True)
     if operator := alongside.get("e"):
         for closed, close_s, read, read_s in operator.turns:
             print(f"  (e) closed a window of {closed:,} lines in {close_s:.2f} s, then read a statement and "
@@ -396,17 +397,24 @@ def report(first: dict[str, Result], second: dict[str, Result], args: argparse.N
     ran after the other cases (on PostgreSQL)."""
     bare = first.get("a0")
     rows = [f"{'case':<62} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>8} {'vs (a0)':>7} "
-            f"{'vs (a)':>7} {'errors':>6} {'server us':>9} {'client us':>9}"]
+            f"{'vs (a)':>7} {'errors':>6} {'server us':>9} {'client us':>9} {'db us':>6}"]
     for phase in (first, second):
         for r in phase.values():
             rows.append(f"{r.name:<62} {r.rate:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.p999_ms:>8.2f} "
                         f"{f'{r.rate / bare.rate:.0%}' if bare else '-':>7} {r.rate / phase['a'].rate:>7.0%} "
-                        f"{r.errors:>6} {r.server_cpu_us:>9.0f} {r.client_cpu_us:>9.0f}")
+                        f"{r.errors:>6} {r.server_cpu_us:>9.0f} {r.client_cpu_us:>9.0f} "
+                        f"{_database_us(r) or '-':>6}")
     share = {case: r.rate / phase["a"].rate for phase in (first, second) for case, r in phase.items()}
     checks: list[tuple[str, bool]] = []
     if bare:
         rows.append(f"\nper-call stack (server CPU of (a) minus (a0)): "
                     f"{first['a'].server_cpu_us - bare.server_cpu_us:.0f} us")
+    rows.append(f"\nCPU per call in all (server + client + database), and the most calls a second that this "
+                f"machine's {os.cpu_count()} cores allow at that cost:")
+    for case, r in first.items():
+        total = r.server_cpu_us + r.client_cpu_us + (r.database_cpu_us or 0.0)
+        most = (os.cpu_count() or 1) * 1e6 / max(total, 1.0)
+        rows.append(f"  ({case}) {total:,.0f} us: at most {most:,.0f} calls/s; made {r.rate:,.0f} ({r.rate / most:.0%})")
     if args.rate:
         limit = 10 if engine == "sqlite" else 25
         checks += [(f"p99 of (b) < {limit} ms at {args.rate:g}/s", first["b"].p99_ms < limit),
@@ -438,9 +446,14 @@ def report(first: dict[str, Result], second: dict[str, Result], args: argparse.N
     rows.append(f"({load}, {args.seconds:g} s measured per case in {args.rounds} turns, "
                 f"after {args.warmup:g} s warm-up, {args.processes} gateway process(es), "
                 f"{os.cpu_count()} cores shared by client and servers;\n"
-                f" latency from each call's due time in open loop; server us / client us: CPU time the servers "
-                f"and the client spent per measured call)")
+                f" latency from each call's due time in open loop; server us / client us / db us: CPU time the "
+                f"servers, the client and a PostgreSQL server on this machine spent per measured call)")
     return "\n".join(rows)
+
+
+def _database_us(result: Result, before: str = "") -> str:
+    """The database server's CPU per call, if it was measured (a PostgreSQL server on this machine)."""
+    return "" if result.database_cpu_us is None else f"{before}{result.database_cpu_us:.0f}"
 
 
 def _load_windows(engine: Engine, args: argparse.Namespace) -> list[date]:
@@ -536,7 +549,8 @@ def main(argv: list[str] | None = None) -> None:
         else Server(folder, url)
     gateway_cases = ("a", "b") if args.rate else ("a", "b", "c", *(("e",) if days_to_close else ()))
     servers = {"a0": bare_server(folder), **{case: server for case in gateway_cases}, **servers}
-    first = asyncio.run(run_cases(servers, folder / "certs", args, windows_to_close=days_to_close))
+    database = DatabaseServer.of(engine)
+    first = asyncio.run(run_cases(servers, folder / "certs", args, database, windows_to_close=days_to_close))
     for running in set(servers.values()):
         running.stop()
     wire = asyncio.run(on_the_wire(folder, url, args)) if engine.dialect.name != "sqlite" else ""
@@ -545,7 +559,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"loading {args.prior:,} prior settlements", flush=True)
         world.load_history(engine, args.prior, args.grantors)
         server = Server(folder, url)
-        second = asyncio.run(run_cases({"a": server, "d": server}, folder / "certs", args,
+        second = asyncio.run(run_cases({"a": server, "d": server}, folder / "certs", args, database,
                                        ceiling="(a) echo again, in turns with (d)"))
         server.stop()
     print(report(first, second, args, engine.dialect.name))
