@@ -23,6 +23,7 @@ from gateway.store.migrate import upgrade
 from tests.conftest import BACKENDS
 
 STARTUP_SECONDS = 30
+WITH_PGBOUNCER = pytest.mark.parametrize("shared_database", [*BACKENDS, "pgbouncer"], indirect=True, scope="module")
 
 
 @dataclass
@@ -107,17 +108,23 @@ def start_gateway(pki: Path, database_url: str, folder: Path, **env: str) -> Gat
 @pytest.fixture(scope="module", params=BACKENDS)
 def shared_database(request: pytest.FixtureRequest, pki: Path, tmp_path_factory: pytest.TempPathFactory):
     """Gateway processes sharing one database, and its engine: two on PostgreSQL, one on SQLite (one writer
-    per file). The ledger's invariants are checked when the module is done."""
+    per file). The ledger's invariants are checked when the module is done. A module may also ask for
+    "pgbouncer" (``WITH_PGBOUNCER``): two gateways on PostgreSQL through a PgBouncer in transaction pooling,
+    their transactions sharing two server connections."""
     from tests.invariants import check_ledger
 
     folder = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
     url = f"sqlite:///{folder / 'copay.db'}" if request.param == "sqlite" else \
         request.getfixturevalue("fresh_postgres")()
-    gateways = [start_gateway(pki, url, folder) for _ in range(1 if request.param == "sqlite" else 2)]
+    bouncer = request.getfixturevalue("pgbouncer") if request.param == "pgbouncer" else None
+    served = bouncer(url) if bouncer else url
+    gateways = [start_gateway(pki, served, folder) for _ in range(1 if request.param == "sqlite" else 2)]
     engine = make_engine(url)
     yield gateways, engine
     for gw in gateways:
         gw.stop()
+    if bouncer:  # the gateways' transactions did go through it
+        assert bouncer.transactions(engine.url.database) >= 20
     check_ledger(engine)
     engine.dispose()
 

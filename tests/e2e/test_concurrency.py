@@ -1,6 +1,7 @@
 """Money under concurrency, through real servers: no overdraft, exactly-once
-retries, refunds within the payment; on SQLite and on PostgreSQL with two
-gateway processes sharing one database."""
+retries, refunds within the payment; on SQLite, and on PostgreSQL with two
+gateway processes sharing one database, straight and through PgBouncer in
+transaction pooling."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import grpc
 import pytest
 
 from gateway._proto.copay.v1 import settlements_pb2 as pb
+from tests.e2e.conftest import WITH_PGBOUNCER
 from tests.e2e.world import T, World
 from tests.invariants import check_ledger
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, WITH_PGBOUNCER]
 
 
 def outcome(call):

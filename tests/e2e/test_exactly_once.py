@@ -1,5 +1,6 @@
 """Every copy of a request gets one and the same answer, even when the copies race: for every
-mutating RPC, on SQLite, and on PostgreSQL with two gateway processes sharing the database.
+mutating RPC, on SQLite, and on PostgreSQL with two gateway processes sharing the database (straight,
+and through PgBouncer in transaction pooling).
 
 Each case sets up a state in which a copy that missed the first copy's answer would answer
 differently (the balance it spent, the state it moved on), then sends four copies of one request at
@@ -22,10 +23,10 @@ from gateway._proto.copay.v1 import bindings_pb2 as bpb
 from gateway._proto.copay.v1 import members_pb2 as mpb
 from gateway._proto.copay.v1 import settlements_pb2 as spb
 from gateway.sample import id_number
-from tests.e2e.conftest import details
+from tests.e2e.conftest import WITH_PGBOUNCER, details
 from tests.e2e.world import COUNTER, RESIDENT, T, World
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, WITH_PGBOUNCER]
 COPIES, ROUNDS = 4, 6
 
 
