@@ -13,33 +13,23 @@ from typing import Any, Awaitable, Callable
 import psycopg
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Engine, func, make_url, select, text
+from sqlalchemy import func, make_url, select
 from sqlalchemy.pool import PoolResetState
 
-from gateway import policies
-from gateway._proto.copay.v1 import settlements_pb2 as spb
-from gateway.api.settlements import SettlementsServicer
 from gateway.bench import world
-from gateway.bench.run import claim
 from gateway.domain import ledger
 from gateway.domain.identity import IdHasher
-from gateway.security.principal import Kind, Principal
 from gateway.store.db import make_engine, make_loop_engine
 from gateway.store.direct import Direct
 from gateway.store.postgres.engine import _as_it_came
 from gateway.store.postgres.loop import LoopRunner
 from gateway.store.tables import share_accounts
 from gateway.store.unit_of_work import factory
+from tests.integration.on_loop import scalar, settlements, waiting_on_locks
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
-CALLER = Principal(Kind.REGION, world.REGION)
 SLEEP = Direct(select(func.pg_sleep(30).label("slept")))
-
-
-def scalar(engine: Engine, sql: str) -> Any:
-    with engine.connect() as conn:
-        return conn.execute(text(sql)).scalar_one()
 
 
 async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -55,17 +45,7 @@ def test_a_settlement_cut_while_it_waits_on_a_locked_row_writes_nothing(database
     world.load_pairs(blocking, 1, hasher)
     account = ledger.share(world.grantor(0))
     before = scalar(blocking, f"SELECT balance FROM share_accounts WHERE account = '{account}'")
-    on_loop = make_loop_engine(database_url, 2)
-    runner = LoopRunner(2, on_loop, factory(on_loop))
-    settlements = SettlementsServicer(runner, hasher, policies.load())
-
-    def settle(request_id: str) -> Awaitable[Any]:
-        return settlements.Settle.__wrapped__(settlements, spb.SettleRequest(request_id=request_id, claim=claim(0)),
-                                              None, CALLER)
-
-    def waiting_on_a_lock() -> bool:
-        return scalar(blocking, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                "AND wait_event_type = 'Lock'") > 0
+    on_loop, runner, settle = settlements(database_url, hasher)
 
     def in_transaction() -> int:  # sessions of this database but the holder's (and this query's own)
         return scalar(blocking, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
@@ -73,7 +53,8 @@ def test_a_settlement_cut_while_it_waits_on_a_locked_row_writes_nothing(database
 
     async def main(holder: Any) -> Any:
         call = asyncio.ensure_future(settle("cut-1"))
-        await until(lambda: asyncio.to_thread(waiting_on_a_lock), "the settlement never waited on the row")
+        await until(lambda: asyncio.to_thread(lambda: waiting_on_locks(blocking) > 0),
+                    "the settlement never waited on the row")
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(call, 20)

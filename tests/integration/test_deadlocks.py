@@ -9,34 +9,22 @@ import asyncio
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 import pytest
-from sqlalchemy import Engine, insert, make_url, text
+from sqlalchemy import insert, make_url, text
 
-from gateway import policies
-from gateway._proto.copay.v1 import settlements_pb2 as spb
-from gateway.api.settlements import SettlementsServicer
 from gateway.bench import world
-from gateway.bench.run import claim
 from gateway.domain import ledger
 from gateway.domain.identity import IdHasher
-from gateway.security.principal import Kind, Principal
 from gateway.store import unit_of_work
-from gateway.store.db import make_engine, make_loop_engine
-from gateway.store.postgres.loop import LoopRunner
+from gateway.store.db import make_engine
 from gateway.store.tables import bindings, share_accounts
-from gateway.store.unit_of_work import factory
+from tests.integration.on_loop import scalar, settlements, waiting_on_locks
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
-CALLER = Principal(Kind.REGION, world.REGION)
 NOW = datetime(2026, 11, 29, tzinfo=timezone.utc)
-
-
-def scalar(engine: Engine, sql: str) -> Any:
-    with engine.connect() as conn:
-        return conn.execute(text(sql)).scalar_one()
 
 
 def test_the_victim_of_a_deadlock_is_run_again_and_pays_once(database_url: str, hasher: IdHasher,
@@ -65,17 +53,7 @@ def test_the_victim_of_a_deadlock_is_run_again_and_pays_once(database_url: str, 
         return found
 
     monkeypatch.setattr(unit_of_work, "_is_lock_conflict", spied)
-    on_loop = make_loop_engine(database_url, 2)
-    runner = LoopRunner(2, on_loop, factory(on_loop))
-    settlements = SettlementsServicer(runner, hasher, policies.load())
-
-    def settle(request_id: str) -> Awaitable[Any]:
-        return settlements.Settle.__wrapped__(settlements, spb.SettleRequest(request_id=request_id, claim=claim(0)),
-                                              None, CALLER)
-
-    def waiting_on_locks() -> int:
-        return scalar(blocking, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                "AND wait_event_type = 'Lock'")
+    _, runner, settle = settlements(database_url, hasher)
 
     async def until(check: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + 20
@@ -85,14 +63,14 @@ def test_the_victim_of_a_deadlock_is_run_again_and_pays_once(database_url: str, 
 
     async def main(holder: Any) -> tuple[Any, Any]:
         call = asyncio.ensure_future(settle("deadlock-1"))
-        await until(lambda: waiting_on_locks() == 1, "the settlement never waited on the second row")
+        await until(lambda: waiting_on_locks(blocking) == 1, "the settlement never waited on the second row")
         took = threading.Thread(target=lambda: holder.execute(
             share_accounts.select().where(share_accounts.c.account == first).with_for_update()))
         took.start()  # a cycle: it waits on the settlement, which waits on it
         await until(lambda: not took.is_alive(), "the other session never got the first row")
         await until(lambda: bool(conflicts), "the settlement's deadlock was not a Conflict")
         assert conflicts == ["40P01"]  # the settlement was the victim
-        await until(lambda: waiting_on_locks() == 1, "the settlement was not run again")
+        await until(lambda: waiting_on_locks(blocking) == 1, "the settlement was not run again")
         assert not call.done()  # run again, it waits on the rows the other session holds
         await asyncio.to_thread(holder.commit)
         paid = await asyncio.wait_for(call, 20)
