@@ -26,7 +26,6 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 from sqlalchemy.util import greenlet_spawn
 
 from gateway.domain.identity import IdHasher
@@ -134,18 +133,26 @@ def pgbouncer(postgres_server: str, tmp_path_factory: pytest.TempPathFactory):  
     log = folder / "pgbouncer.log"
     with log.open("wb") as out:
         process = subprocess.Popen([binary, *as_user, str(config)], stdout=out, stderr=subprocess.STDOUT)
-    admin = create_engine(server.set(host="127.0.0.1", port=port, database="postgres"), poolclass=NullPool)
+
+    def console() -> psycopg.Connection:
+        """PgBouncer's admin console: only a PgBouncer has it (so not another program on that port)."""
+        return psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="pgbouncer", autocommit=True,
+                               connect_timeout=5)
+
     deadline = time.monotonic() + 20
     while True:
         try:
-            with admin.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            break
-        except Exception:  # noqa: BLE001 - not listening yet
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"pgbouncer did not start:\n{log.read_text()}")
-            time.sleep(0.05)
+            with console() as conn:
+                assert conn.pgconn.exec_(b"SHOW VERSION").ntuples == 1
+            if process.poll() is None:
+                break
+        except psycopg.Error:  # not listening yet
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            pytest.fail(f"pgbouncer did not start:\n{log.read_text()}")
+        time.sleep(0.05)
 
     def through(url: str) -> str:
         return make_url(url).set(host="127.0.0.1", port=port).update_query_dict(
@@ -154,9 +161,8 @@ def pgbouncer(postgres_server: str, tmp_path_factory: pytest.TempPathFactory):  
     def transactions(database: str) -> int:
         """The transactions PgBouncer has pooled for a database (its admin console's SHOW STATS, which
         speaks only the simple query protocol)."""
-        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="pgbouncer",
-                             autocommit=True) as console:
-            stats = console.pgconn.exec_(b"SHOW STATS")
+        with console() as conn:
+            stats = conn.pgconn.exec_(b"SHOW STATS")
             columns = [stats.fname(i) for i in range(stats.nfields)]
             rows = [dict(zip(columns, (stats.get_value(t, i) for i in range(stats.nfields))))
                     for t in range(stats.ntuples)]
@@ -165,7 +171,11 @@ def pgbouncer(postgres_server: str, tmp_path_factory: pytest.TempPathFactory):  
     through.transactions = transactions  # type: ignore[attr-defined]
     yield through
     process.terminate()
-    process.wait(timeout=30)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, text
 
-LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def process_seconds(pid: int | str, reaped: bool = False) -> float:
-    """User + system CPU of a process (all its threads); with ``reaped``, also of the children it has
-    waited for."""
+def process_seconds(pid: int | str) -> float:
+    """User + system CPU of a process (all its threads)."""
     fields = _stat(pid)
-    if fields is None:
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / TICKS if fields else 0.0
 
 
 def own_seconds() -> float:
@@ -44,22 +39,34 @@ class DatabaseServer:
 
     @classmethod
     def of(cls, engine: Engine) -> DatabaseServer | None:
-        """The server behind ``engine`` if it runs here (a local address or socket, and the parent of this
-        connection's backend is a ``postgres`` process visible here); None for SQLite or a remote server."""
-        host: Any = engine.url.host or engine.url.query.get("host")
-        if engine.dialect.name != "postgresql" or not (host in LOCAL_HOSTS or str(host).startswith("/")):
+        """The server behind ``engine`` if it runs here, else None (SQLite, another machine, a container of
+        its own): the parent of this connection's backend must be a ``postgres`` process here that started
+        when the server says it started (a process id of another machine or namespace is not enough)."""
+        if engine.dialect.name != "postgresql":
             return None
         with engine.connect() as conn:
-            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            backend, started = conn.execute(text(
+                "SELECT pg_backend_pid(), extract(epoch FROM pg_postmaster_start_time())")).one()
         fields = _stat(backend)
         if fields is None or _command(backend) != "postgres":
             return None
         postmaster = fields[1]
-        return cls(postmaster) if _command(postmaster) == "postgres" else None
+        return cls(postmaster) if _command(postmaster) == "postgres" and \
+            abs(_started(postmaster) - float(started)) < 2 else None
 
     def cpu_seconds(self) -> float:
-        return process_seconds(self.postmaster, reaped=True) + sum(
-            process_seconds(child) for child in children(self.postmaster))
+        """The postmaster's CPU, its reaped children's and its live children's. A child reaped between the
+        reads would be in neither total: the reaped total is read again, and all of it again if it moved."""
+        for _ in range(10):
+            reaped = self._reaped()
+            live = sum(process_seconds(child) for child in children(self.postmaster))
+            if self._reaped() == reaped:
+                break
+        return process_seconds(self.postmaster) + reaped + live
+
+    def _reaped(self) -> float:
+        fields = _stat(self.postmaster)
+        return (int(fields[13]) + int(fields[14])) / TICKS if fields else 0.0
 
 
 def _stat(pid: int | str) -> list[str] | None:
@@ -68,6 +75,17 @@ def _stat(pid: int | str) -> list[str] | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def _started(pid: int | str) -> float:
+    """When a process started, in seconds since the epoch (0 if unknown)."""
+    fields = _stat(pid)
+    try:
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, StopIteration):
+        return 0.0
+    return boot + int(fields[19]) / TICKS if fields else 0.0
 
 
 def _command(pid: int | str) -> str:

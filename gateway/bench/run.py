@@ -162,9 +162,9 @@ Meter = Callable[[], tuple[float, float]]  # CPU seconds so far: the case's serv
 async def drive(call: Callable[[], Awaitable[object]], in_flight: int, warmup: float, seconds: float,
                 meter: Meter,
                 alongside: Callable[[float], Awaitable[object]] | None = None) -> Window:
-    """Keeps ``in_flight`` calls going; measures those that start after the warm-up, and the CPU
-    the servers, the client and the database spent over the measured window. ``alongside(stop_at)`` runs over the measured
-    window too (case (e)'s operator)."""
+    """Keeps ``in_flight`` calls going; measures those that start after the warm-up, and the CPU the
+    servers, the client and the database spent over the measured window. ``alongside(stop_at)`` runs over
+    the measured window too (case (e)'s operator)."""
     latencies: list[float] = []
     errors = started = 0
     start = time.perf_counter()
@@ -242,14 +242,14 @@ def _meter(server: Server | Fleet, database: DatabaseServer | None) -> Meter:
     return lambda: (server.cpu_seconds(), database.cpu_seconds() if database else 0.0)
 
 
-def summarize(name: str, windows: list[Window], database: bool) -> Result:
+def summarize(name: str, windows: list[Window], database_measured: bool) -> Result:
     latencies = sorted(x for w in windows for x in w.latencies)
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
     calls = max(1, sum(w.calls for w in windows))
     return Result(name, len(latencies), sum(w.errors for w in windows), sum(w.seconds for w in windows),
                   pick(0.50), pick(0.99), pick(0.999), sum(w.server_cpu for w in windows) / calls * 1e6,
                   sum(w.client_cpu for w in windows) / calls * 1e6,
-                  sum(w.database_cpu for w in windows) / calls * 1e6 if database else None)
+                  sum(w.database_cpu for w in windows) / calls * 1e6 if database_measured else None)
 
 
 class Operator:
@@ -414,7 +414,8 @@ def report(first: dict[str, Result], second: dict[str, Result], args: argparse.N
     for case, r in first.items():
         total = r.server_cpu_us + r.client_cpu_us + (r.database_cpu_us or 0.0)
         most = (os.cpu_count() or 1) * 1e6 / max(total, 1.0)
-        rows.append(f"  ({case}) {total:,.0f} us: at most {most:,.0f} calls/s; made {r.rate:,.0f} ({r.rate / most:.0%})")
+        rows.append(f"  ({case}) {total:,.0f} us: at most {most:,.0f} calls/s; "
+                    f"made {r.rate:,.0f} ({r.rate / most:.0%})")
     if args.rate:
         limit = 10 if engine == "sqlite" else 25
         checks += [(f"p99 of (b) < {limit} ms at {args.rate:g}/s", first["b"].p99_ms < limit),
