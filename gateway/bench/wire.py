@@ -19,10 +19,16 @@ STATEMENTS = {ord("Q"), ord("E")}  # a simple query; an extended query's Execute
 
 
 class CountingProxy:
+    """In front of the database that ``url`` names: by address, or by its Unix socket's folder (``?host=/…``,
+    as libpq takes it)."""
+
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
+        folder = parsed.query.get("host")
+        self._socket = f"{folder}/.s.PGSQL.{parsed.port or 5432}" \
+            if isinstance(folder, str) and folder.startswith("/") else None
         self._target = (parsed.host or "127.0.0.1", parsed.port or 5432)
-        self._url = parsed
+        self._url = parsed.difference_update_query(["host", "hostaddr", "port"])
         self.statements = self.round_trips = 0
         self._server: asyncio.base_events.Server | None = None
 
@@ -43,7 +49,8 @@ class CountingProxy:
 
     async def _serve(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
         try:
-            server_in, server_out = await asyncio.open_connection(*self._target)
+            server_in, server_out = await (asyncio.open_unix_connection(self._socket) if self._socket else
+                                           asyncio.open_connection(*self._target))
         except OSError:
             client_out.close()
             return
