@@ -4,6 +4,7 @@ is not kept after it; any version other than the kept one is loaded, a lower one
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -61,19 +62,26 @@ def test_a_state_is_kept_for_a_while_and_any_other_version_is_loaded_lower_ones_
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: one writer, which conn is
 def test_of_two_overlapping_readings_the_one_that_began_last_is_kept(database_url, conn, monkeypatch) -> None:
     """Reader A reads the state; while it does, another process commits a change and reader B reads and keeps
-    the newer state; A's older reading, stored last, must not replace it."""
+    the newer state; A's older reading, stored last, must not replace it. B reads in a thread of its own: a
+    cache that held a lock while it read fails here in 20 s (it used to hang the run)."""
     cache = ControlCache()
     other = make_engine(database_url)
     newer: list[Any] = []
     started: list[int] = []
+
+    def read_b() -> None:
+        with other.connect() as b:
+            newer.append(cache.current(b, fresh=True))
 
     def meanwhile() -> None:
         if not started:  # in A's read only (B's read calls it too)
             started.append(1)
             with other.begin() as change:
                 change.execute(text("UPDATE control SET version = version + 1"))
-            with other.connect() as b:
-                newer.append(cache.current(b, fresh=True))
+            reader = threading.Thread(target=read_b, daemon=True)  # B, in a thread of its own
+            reader.start()
+            reader.join(20)
+            assert not reader.is_alive(), "B waited for A's read to end: the cache holds a lock while it reads"
 
     loads = counting_loads(monkeypatch, during=meanwhile)
     older = cache.current(conn)  # A: answers its own caller with what it read
