@@ -15,14 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -33,6 +28,7 @@ from gateway.security.pki import init_dev_pki
 from gateway.seed import register_regions
 from gateway.store.db import make_engine, make_loop_engine
 from gateway.store.migrate import upgrade
+from tests.pgbouncer import PgBouncer
 
 POSTGRES_ADMIN_URL = os.environ.get("COPAY_TEST_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -108,74 +104,11 @@ def postgres_server() -> str:
 
 @pytest.fixture(scope="session")
 def pgbouncer(postgres_server: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A PgBouncer in transaction pooling in front of the PostgreSQL server, with two server connections per
-    database, so that every client's transactions share them. Gives a database URL's address through it,
-    with psycopg's prepared statements off (Debian 12's PgBouncer, 1.18, does not keep them; README,
-    Production on PostgreSQL). Debian's package ``pgbouncer``; skipped without it, except under CI=true."""
-    binary = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
-    if binary is None:
-        message = "pgbouncer is not installed (Debian's package pgbouncer)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " (CI=true: the PgBouncer tests must run)")
-        pytest.skip(message)
-    server = make_url(postgres_server)
-    folder = tmp_path_factory.mktemp("pgbouncer")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    login = f"user={server.username or 'postgres'}" + (f" password={server.password}" if server.password else "")
-    config = folder / "pgbouncer.ini"
-    config.write_text(f"[databases]\n* = host={server.host or '127.0.0.1'} port={server.port or 5432} {login}\n"
-                      f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-                      "auth_type = any\npool_mode = transaction\ndefault_pool_size = 2\nmax_client_conn = 500\n"
-                      "admin_users = postgres\nstats_period = 1\n")
-    as_user = ["-u", "postgres"] if os.geteuid() == 0 else []  # it will not run as root
-    log = folder / "pgbouncer.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([binary, *as_user, str(config)], stdout=out, stderr=subprocess.STDOUT)
-
-    def console() -> psycopg.Connection:
-        """PgBouncer's admin console: only a PgBouncer has it (so not another program on that port)."""
-        return psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="pgbouncer", autocommit=True,
-                               connect_timeout=5)
-
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with console() as conn:
-                assert conn.pgconn.exec_(b"SHOW VERSION").ntuples == 1
-            if process.poll() is None:
-                break
-        except psycopg.Error:  # not listening yet
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            pytest.fail(f"pgbouncer did not start:\n{log.read_text()}")
-        time.sleep(0.05)
-
-    def through(url: str) -> str:
-        return make_url(url).set(host="127.0.0.1", port=port).update_query_dict(
-            {"prepare_threshold": "none"}).render_as_string(hide_password=False)
-
-    def transactions(database: str) -> int:
-        """The transactions PgBouncer has pooled for a database (its admin console's SHOW STATS, which
-        speaks only the simple query protocol)."""
-        with console() as conn:
-            stats = conn.pgconn.exec_(b"SHOW STATS")
-            columns = [stats.fname(i) for i in range(stats.nfields)]
-            rows = [dict(zip(columns, (stats.get_value(t, i) for i in range(stats.nfields))))
-                    for t in range(stats.ntuples)]
-        return sum(int(row[b"total_xact_count"]) for row in rows if row[b"database"] == database.encode())
-
-    through.transactions = transactions  # type: ignore[attr-defined]
-    yield through
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    """The session's PgBouncer in transaction pooling in front of the PostgreSQL server (tests/pgbouncer.py)."""
+    bouncer = PgBouncer(postgres_server, tmp_path_factory.mktemp("pgbouncer"))
+    bouncer.start()
+    yield bouncer
+    bouncer.stop()
 
 
 @pytest.fixture(scope="session")

@@ -117,7 +117,7 @@ def shared_database(request: pytest.FixtureRequest, pki: Path, tmp_path_factory:
     url = f"sqlite:///{folder / 'copay.db'}" if request.param == "sqlite" else \
         request.getfixturevalue("fresh_postgres")()
     bouncer = request.getfixturevalue("pgbouncer") if request.param == "pgbouncer" else None
-    served = bouncer(url) if bouncer else url
+    served = bouncer.url(url) if bouncer else url
     gateways = [start_gateway(pki, served, folder) for _ in range(1 if request.param == "sqlite" else 2)]
     engine = make_engine(url)
     yield gateways, engine
