@@ -24,10 +24,9 @@ class CountingProxy:
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
-        folder = parsed.query.get("host")
-        self._socket = f"{folder}/.s.PGSQL.{parsed.port or 5432}" \
-            if isinstance(folder, str) and folder.startswith("/") else None
-        self._target = (parsed.host or "127.0.0.1", parsed.port or 5432)
+        folder, port = parsed.query.get("host"), parsed.port or int(str(parsed.query.get("port") or 5432))
+        self._socket = f"{folder}/.s.PGSQL.{port}" if isinstance(folder, str) and folder.startswith("/") else None
+        self._target = (parsed.host or "127.0.0.1", port)
         self._url = parsed.difference_update_query(["host", "hostaddr", "port"])
         self.statements = self.round_trips = 0
         self._server: asyncio.base_events.Server | None = None

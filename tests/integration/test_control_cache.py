@@ -38,10 +38,19 @@ def counting_loads(monkeypatch: pytest.MonkeyPatch, during: Any = None) -> list[
     return loads
 
 
+def in_a_thread(work: Any, what: str) -> None:
+    """Runs ``work`` in a thread of its own, as another unit of work would, and waits at most 20 s for it: a
+    cache that held its lock while it read would stop it, and the test fails instead of hanging."""
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), f"{what} waited for a read to end: the cache holds a lock while it reads"
+
+
 def test_a_state_read_while_this_process_commits_a_change_is_not_kept(conn, monkeypatch) -> None:
     cache = ControlCache()
-    loads = counting_loads(monkeypatch, during=cache.forget)  # the change commits while the state is read
-    first = cache.current(conn)
+    loads = counting_loads(monkeypatch, during=lambda: in_a_thread(cache.forget, "the change's commit"))
+    first = cache.current(conn)  # the change commits while the state is read
     assert cache.current(conn) == first and len(loads) == 2  # read again: the first reading was not kept
 
 
@@ -62,8 +71,7 @@ def test_a_state_is_kept_for_a_while_and_any_other_version_is_loaded_lower_ones_
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: one writer, which conn is
 def test_of_two_overlapping_readings_the_one_that_began_last_is_kept(database_url, conn, monkeypatch) -> None:
     """Reader A reads the state; while it does, another process commits a change and reader B reads and keeps
-    the newer state; A's older reading, stored last, must not replace it. B reads in a thread of its own: a
-    cache that held a lock while it read fails here in 20 s (it used to hang the run)."""
+    the newer state; A's older reading, stored last, must not replace it."""
     cache = ControlCache()
     other = make_engine(database_url)
     newer: list[Any] = []
@@ -78,13 +86,12 @@ def test_of_two_overlapping_readings_the_one_that_began_last_is_kept(database_ur
             started.append(1)
             with other.begin() as change:
                 change.execute(text("UPDATE control SET version = version + 1"))
-            reader = threading.Thread(target=read_b, daemon=True)  # B, in a thread of its own
-            reader.start()
-            reader.join(20)
-            assert not reader.is_alive(), "B waited for A's read to end: the cache holds a lock while it reads"
+            in_a_thread(read_b, "B")
 
     loads = counting_loads(monkeypatch, during=meanwhile)
-    older = cache.current(conn)  # A: answers its own caller with what it read
-    assert newer and newer[0].version == older.version + 1
-    assert cache.current(conn) is newer[0] and len(loads) == 2  # kept: B's, with no third read
-    other.dispose()
+    try:
+        older = cache.current(conn)  # A: answers its own caller with what it read
+        assert newer and newer[0].version == older.version + 1
+        assert cache.current(conn) is newer[0] and len(loads) == 2  # kept: B's, with no third read
+    finally:
+        other.dispose()

@@ -39,6 +39,8 @@ def test_the_proxy_counts_statements_and_round_trips(reached_by: str, postgres_s
             conn = await psycopg.AsyncConnection.connect(
                 host=through.host, port=through.port, user=through.username, password=through.password,
                 dbname=through.database, sslmode="disable", autocommit=True)
+            server_address = (await (await conn.execute("SELECT inet_server_addr()")).fetchone())[0]
+            assert (server_address is None) == (reached_by == "socket")  # None: the server's end is its socket
             proxy.reset()
             answers = [(await (await conn.execute("SELECT %s::int + 1", (n,))).fetchone())[0] for n in (1, 2)]
             async with conn.pipeline():
