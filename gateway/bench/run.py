@@ -156,7 +156,8 @@ class Window:
     database_cpu: float
 
 
-Meter = Callable[[], tuple[float, float]]  # CPU seconds so far: the case's servers', the database server's
+CPU = tuple[float, float, float]  # CPU seconds so far: the case's servers', the client's, the database server's
+Meter = Callable[[], CPU]
 
 
 async def drive(call: Callable[[], Awaitable[object]], in_flight: int, warmup: float, seconds: float,
@@ -182,18 +183,16 @@ async def drive(call: Callable[[], Awaitable[object]], in_flight: int, warmup: f
             if began >= measure_from:
                 latencies.append(time.perf_counter() - began)
 
-    async def measure() -> tuple[tuple[float, float], float, int]:
+    async def measure() -> tuple[CPU, int]:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        before, client0, calls0 = meter(), cpu.own_seconds(), started
+        before, calls0 = meter(), started
         if alongside is not None:
             await alongside(stop_at)
         await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-        after = meter()
-        return (after[0] - before[0], after[1] - before[1]), cpu.own_seconds() - client0, started - calls0
+        return _spent(before, meter()), started - calls0
 
-    ((server_s, database_s), client_s, calls), *_ = await asyncio.gather(
-        measure(), *(worker() for _ in range(in_flight)))
-    return Window(latencies, errors, seconds, calls, server_s, client_s, database_s)
+    (spent, calls), *_ = await asyncio.gather(measure(), *(worker() for _ in range(in_flight)))
+    return Window(latencies, errors, seconds, calls, *spent)
 
 
 async def open_loop(call: Callable[[], Awaitable[object]], rate: float, warmup: float, seconds: float,
@@ -217,14 +216,13 @@ async def open_loop(call: Callable[[], Awaitable[object]], rate: float, warmup: 
         if due >= measure_from:
             latencies.append(time.perf_counter() - due)
 
-    before: tuple[float, float] | None = None
-    client0 = 0.0
+    before: CPU | None = None
     due, n = start, 0
     while due < stop_at:
         if (wait := due - time.perf_counter()) > 0:
             await asyncio.sleep(wait)
         if due >= measure_from and before is None:
-            before, client0 = meter(), cpu.own_seconds()
+            before = meter()
         task = asyncio.create_task(one(due))
         running.add(task)
         task.add_done_callback(running.discard)
@@ -233,13 +231,15 @@ async def open_loop(call: Callable[[], Awaitable[object]], rate: float, warmup: 
     if running:
         await asyncio.wait(set(running))
     after = meter()
-    before = before or after
-    return Window(latencies, errors, seconds, max(1, int(rate * seconds)), after[0] - before[0],
-                  cpu.own_seconds() - client0, after[1] - before[1])
+    return Window(latencies, errors, seconds, max(1, int(rate * seconds)), *_spent(before or after, after))
 
 
 def _meter(server: Server | Fleet, database: DatabaseServer | None) -> Meter:
-    return lambda: (server.cpu_seconds(), database.cpu_seconds() if database else 0.0)
+    return lambda: (server.cpu_seconds(), cpu.own_seconds(), database.cpu_seconds() if database else 0.0)
+
+
+def _spent(before: CPU, after: CPU) -> CPU:
+    return (after[0] - before[0], after[1] - before[1], after[2] - before[2])
 
 
 def summarize(name: str, windows: list[Window], database_measured: bool) -> Result:
