@@ -40,19 +40,18 @@ class DatabaseServer:
     @classmethod
     def of(cls, engine: Engine) -> DatabaseServer | None:
         """The server behind ``engine`` if it runs here, else None (SQLite, another machine, a container of
-        its own): the parent of this connection's backend must be a ``postgres`` process here that started
-        when the server says it started (a process id of another machine or namespace is not enough)."""
+        its own): the parent of this connection's backend must be a process here that started when the server
+        says it started (a process id of another machine or namespace is not enough)."""
         if engine.dialect.name != "postgresql":
             return None
         with engine.connect() as conn:
             backend, started = conn.execute(text(
                 "SELECT pg_backend_pid(), extract(epoch FROM pg_postmaster_start_time())")).one()
         fields = _stat(backend)
-        if fields is None or _command(backend) != "postgres":
+        if fields is None:
             return None
         postmaster = fields[1]
-        return cls(postmaster) if _command(postmaster) == "postgres" and \
-            abs(_started(postmaster) - float(started)) < 2 else None
+        return cls(postmaster) if abs(_started(postmaster) - float(started)) < 2 else None
 
     def cpu_seconds(self) -> float:
         """The postmaster's CPU, its reaped children's and its live children's. A child reaped between the
@@ -86,10 +85,3 @@ def _started(pid: int | str) -> float:
     except (OSError, StopIteration):
         return 0.0
     return boot + int(fields[19]) / TICKS if fields else 0.0
-
-
-def _command(pid: int | str) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""

@@ -24,7 +24,7 @@ class CountingProxy:
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
-        folder, port = parsed.query.get("host"), parsed.port or int(str(parsed.query.get("port") or 5432))
+        folder, port = parsed.query.get("host"), parsed.port or 5432
         self._socket = f"{folder}/.s.PGSQL.{port}" if isinstance(folder, str) and folder.startswith("/") else None
         self._target = (parsed.host or "127.0.0.1", port)
         self._url = parsed.difference_update_query(["host", "hostaddr", "port"])
