@@ -12,6 +12,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -204,3 +205,46 @@ def test_alembic_command_from_the_repository_root(make_empty):
     assert alembic(None, "current", env={"COPAY_DATABASE_URL": url}).stdout == f"{HEAD} (head)\n"
     assert_declared_schema(url)
     assert "up to date" in gateway("migrate", "--status", "--database-url", url).stdout.splitlines()
+
+
+@pytest.mark.parametrize("through", ["postgresql", "pgbouncer"])
+def test_gateways_starting_together_migrate_once_and_leave_no_lock(through, fresh_postgres, request):
+    """Four ``copay-gateway migrate`` at once on an empty PostgreSQL database, straight or through a PgBouncer
+    in transaction pooling (two server connections: a commit hands one to another client): one migrates, the
+    others wait for its commit and find nothing to do, and no advisory lock is left behind, where it would stop
+    every later start (a session lock taken before the commit and released after it did so through PgBouncer)."""
+    url = fresh_postgres()
+    served = request.getfixturevalue("pgbouncer").url(url) if through == "pgbouncer" else url
+    target, stop = make_url(served), threading.Event()
+
+    def busy() -> None:  # another client's short transactions, as a gateway already running makes
+        with psycopg.connect(host=target.host, port=target.port, user=target.username, dbname=target.database,
+                             prepare_threshold=None) as conn:
+            while not stop.is_set():
+                with conn.transaction():
+                    conn.execute("SELECT 1")
+
+    other = threading.Thread(target=busy, daemon=True)
+    other.start()
+    try:
+        for _ in range(3):  # and again, on the migrated database
+            runs = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "migrate", "--database-url", served],
+                                     env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                    for _ in range(4)]
+            try:
+                outputs = [run.communicate(timeout=60)[0] for run in runs]
+            finally:
+                for run in runs:
+                    run.kill()
+            assert [run.returncode for run in runs] == [0] * 4, outputs
+    finally:
+        stop.set()
+        other.join(20)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
+            assert conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")).scalar() == 0
+    finally:
+        engine.dispose()

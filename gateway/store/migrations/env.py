@@ -11,7 +11,9 @@
 Offline there is no connection to read rows: migrations that move data say in their docstring what they do
 instead (see 0004 and 0005).
 
-On PostgreSQL an online run holds an advisory lock, so one process migrates at a time.
+On PostgreSQL an online run holds a transaction-scoped advisory lock, so one process migrates at a time; the
+lock goes with the migrations' transaction (a session lock would stay with a server connection that a
+transaction-pooling PgBouncer gives to another client after the commit, and stop every later migration).
 """
 
 from __future__ import annotations
@@ -49,16 +51,10 @@ def run_online(connection: Connection) -> None:
     """Runs the migrations on ``connection``; the caller commits."""
     sqlite = connection.dialect.name == "sqlite"
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=sqlite)
-    postgres = connection.dialect.name == "postgresql"
-    if postgres:
-        connection.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-    try:
-        with context.begin_transaction():
-            context.run_migrations()
-    finally:
-        if postgres:
-            connection.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-            connection.commit()
+    with context.begin_transaction():
+        if connection.dialect.name == "postgresql":  # held until the transaction ends; the versions read after it
+            connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+        context.run_migrations()
 
 
 def main() -> None:
