@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
+from psycopg.pq import ExecStatus
 from sqlalchemy import Connection, Delete, Insert, Select, Table, Update, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError, DBAPIError
@@ -44,6 +45,7 @@ from gateway.store.postgres import combine, queue
 from gateway.store.postgres.queue import queues
 
 Processor = Callable[[Any], Any]
+TUPLES_OK = ExecStatus.TUPLES_OK
 
 
 def send_queue(conn: Connection) -> None:
@@ -93,12 +95,13 @@ class _Plan:
 def _shape(statement: ClauseElement, dialect: Dialect, sql: str, alone: bool, columns: list[Any]) -> combine.Shape:
     writes = (statement.table.name, isinstance(statement, Insert)) \
         if _plain_write(statement) else None  # type: ignore[attr-defined]
-    alone = alone or not isinstance(statement, Select) or statement._for_update_arg is not None
+    alone = alone or not isinstance(statement, Select)
+    locks = not alone and statement._for_update_arg is not None  # type: ignore[attr-defined]
     try:
         types = [] if alone else [c.type.compile(dialect=dialect) for c in columns]
     except CompileError:  # a column of no SQL type (a function's void): the read goes as it is
         alone, types = True, []
-    return combine.Shape(sql, writes, alone, types)
+    return combine.Shape(sql, writes, alone, types, locks)
 
 
 def _plain_write(statement: ClauseElement) -> bool:
@@ -236,11 +239,17 @@ async def _run_async(driver: Any, work: list[tuple[str, Any, bool]]) -> list[Ans
             async with driver.pipeline():
                 for sql, values, many in work:
                     cursors.append(await _start_async(driver, sql, values, many))
-        return [Answer(await cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
-                for cursor in cursors]
+        return [Answer(await cursor.fetchall() if _has_rows(cursor) else [], cursor.rowcount) for cursor in cursors]
     finally:
         for cursor in cursors:
             await cursor.close()
+
+
+def _has_rows(cursor: Any) -> bool:
+    """``cursor.description is not None`` without the description, which psycopg builds anew, a ``Column``
+    for each column, at each ask."""
+    result = cursor.pgresult
+    return result is not None and (result.nfields > 0 or result.status == TUPLES_OK)
 
 
 async def _start_async(driver: Any, sql: str, values: Any, many: bool) -> Any:

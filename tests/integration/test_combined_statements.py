@@ -1,6 +1,7 @@
 """Statements sent as one on PostgreSQL (gateway.store.postgres.combine), against a real PostgreSQL: reads
 sent as one answer as each would alone; two debits of one account queued for one round trip both take
-effect; a read after the window's lock sees a close committed while it waited for the lock."""
+effect; a read after the window's lock sees a close committed while it waited for the lock; a FOR UPDATE read
+sent with other reads answers with what committed while it waited for its rows."""
 
 from __future__ import annotations
 
@@ -133,6 +134,39 @@ def test_a_read_after_the_windows_lock_sees_a_close_committed_while_it_waited(en
     assert [[r.day for r in rows] for rows in seen] == [[DAY]]
 
 
+def test_share_rows_locked_in_a_statement_of_reads_answer_with_what_committed_while_it_waited(engine) -> None:
+    """Another transaction holds a grantor's share row and spends from it; the settlement's read ahead (the
+    bindings, then the share rows FOR UPDATE, in one statement) waits for it and must answer with the balance
+    it committed, not the one of the snapshot the statement started with (PostgreSQL reads a locked row
+    afresh)."""
+    beneficiary, grantor = world.beneficiary(0), world.grantor(0)
+    found: list[object] = []
+    with engine.connect() as holder:
+        holder.execute(share_accounts.update().where(share_accounts.c.account == ledger.share(grantor))
+                       .values(balance=share_accounts.c.balance - 700))
+
+        def read_ahead() -> None:
+            with SqlUnitOfWork(engine) as uow:
+                uow.read_ahead(Ahead(bindings=beneficiary, shares=True))
+                found.append(uow.ledger.balances([ledger.share(grantor)], lock=True))
+                found.append(len(uow.settlements.active_bindings(beneficiary)))
+
+        waiting = threading.Thread(target=read_ahead)
+        waiting.start()
+        deadline = time.monotonic() + 60
+        with engine.connect() as watch:
+            while not watch.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")).scalar():
+                watch.rollback()  # the statistics are read once a transaction
+                assert time.monotonic() < deadline, "the read ahead never waited for the share row"
+                assert waiting.is_alive(), "the read ahead did not wait for the share row"
+                time.sleep(0.01)
+        holder.commit()
+    waiting.join(60)
+    assert found == [{ledger.share(grantor): world.FUNDING - 700}, 2]
+
+
 def test_a_settlements_share_rows_read_ahead_are_locked_and_not_read_again(engine, statements) -> None:
     """Read ahead with the bindings (gateway.store.settlements.ACTIVE_SHARES): both grantors' rows are locked
     until commit, and the ledger takes their balances from what was read; a grantor not read ahead (no share
@@ -141,7 +175,8 @@ def test_a_settlements_share_rows_read_ahead_are_locked_and_not_read_again(engin
     unfunded = ledger.share(world.grantor(9))
     with SqlUnitOfWork(engine) as uow:
         uow.read_ahead(Ahead(bindings=beneficiary, shares=True))
-        assert statements[-1].rstrip().endswith("FOR UPDATE OF share_accounts")
+        assert len(statements) == 2 and "FOR UPDATE OF share_accounts" in statements[-1]  # BEGIN, then one read
+        assert "UNION ALL" in statements[-1]  # with the bindings
         with engine.connect() as other:
             for grantor in (first, second):
                 with pytest.raises(OperationalError, match="could not obtain lock"):

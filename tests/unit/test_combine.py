@@ -1,6 +1,6 @@
 """Which statements go as one on PostgreSQL (gateway.store.postgres.combine), decided without a database:
-writes that could see or undo each other stay apart, a locking read goes alone, parameters are renamed per
-part. The combined statements' meaning against a real PostgreSQL: tests/integration/test_combined_statements.py."""
+writes that could see or undo each other stay apart, an advisory lock goes alone and a FOR UPDATE read last,
+parameters are renamed per part. The combined statements' meaning against a real PostgreSQL: tests/integration/test_combined_statements.py."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ def write(table: str, insert: bool = True, sql: str | None = None) -> Shape:
     return Shape(sql or f"{verb} {table} VALUES (%(key)s)", (table, insert), True, [])
 
 
-def read(alone: bool = False, sql: str = "SELECT a FROM t WHERE k = %(key)s", types: tuple[str, ...] = ("BIGINT",)) \
-        -> Shape:
-    return Shape(sql, None, alone, list(types))
+def read(alone: bool = False, sql: str = "SELECT a FROM t WHERE k = %(key)s", types: tuple[str, ...] = ("BIGINT",),
+         locks: bool = False) -> Shape:
+    return Shape(sql, None, alone, list(types), locks)
 
 
 BEGIN = Shape("BEGIN", None, True, [])
@@ -54,10 +54,21 @@ def test_groups_keep_the_order_of_the_writes():
     assert [[n for _, n in group] for group in groups] == [[0, 1], [2, 3]]
 
 
-def test_a_locking_read_goes_alone_and_the_reads_after_it_start_a_new_statement():
+def test_an_advisory_lock_goes_alone_and_the_reads_after_it_start_a_new_statement():
     assert read_groups([read(), read(), read(alone=True), read(), read()]) == [[0, 1], [2], [3, 4]]
     assert read_groups([read(alone=True), read(alone=True), read()]) == [[0], [1], [2]]
     assert read_groups([read(), read(sql="SELECT '100%%'")]) == [[0], [1]]
+
+
+def test_a_for_update_read_ends_a_statement_of_reads_and_only_its_kind_follows_it_there():
+    """The rows a FOR UPDATE read locks are read afresh once locked: it may go after other reads, and other
+    FOR UPDATE reads after it; a plain read after it must see what committed while it waited."""
+    locking = read(locks=True)
+    assert read_groups([read(), read(), locking, read(), read()]) == [[0, 1, 2], [3, 4]]
+    assert read_groups([locking, locking, read()]) == [[0, 1], [2]]
+    assert read_groups([read(), locking, locking, read(), locking]) == [[0, 1, 2], [3, 4]]
+    assert read_groups([read(alone=True), locking, read(alone=True), locking]) == [[0], [1], [2], [3]]
+    assert read_groups([locking, read(sql="SELECT '100%%'", locks=True)]) == [[0], [1]]
 
 
 def test_a_combined_write_renames_each_parts_parameters():
@@ -79,7 +90,7 @@ def test_a_combined_read_gives_each_read_typed_slots_of_its_own():
         "FROM (SELECT d FROM w WHERE d >= %(r1_day)s LIMIT %(r1_param_1)s) AS q1(c0)")
 
 
-def test_reads_that_take_a_lock_and_writes_that_read_or_upsert_are_never_combined():
+def test_an_advisory_lock_and_writes_that_read_or_upsert_are_never_combined_a_for_update_read_is_known():
     """Decided from the statements themselves, compiled for PostgreSQL."""
     from sqlalchemy import select
     from sqlalchemy.dialects.postgresql import insert as upsert
@@ -95,7 +106,9 @@ def test_reads_that_take_a_lock_and_writes_that_read_or_upsert_are_never_combine
     def shape(statement):  # type: ignore[no-untyped-def]
         return _Plan(statement, psycopg.dialect()).shape
 
-    assert shape(BALANCES[True].statement).alone and shape(LOCK_SHARED.statement).alone
+    assert shape(LOCK_SHARED.statement).alone and not shape(LOCK_SHARED.statement).locks
+    assert shape(BALANCES[True].statement).locks and not shape(BALANCES[True].statement).alone
+    assert not shape(BALANCES[False].statement).locks and not shape(ACTIVE_BINDINGS.statement).locks
     assert not shape(BALANCES[False].statement).alone and not shape(NEXT_NUMBER.statement).alone
     assert not shape(ACTIVE_BINDINGS.statement).alone
     assert shape(ADD_REQUEST.statement).writes == ("request_log", True)

@@ -1,8 +1,7 @@
 """The reads a unit of work asks for at once (``UnitOfWork.read_ahead``): with its BEGIN, one round trip.
 Each answer is kept under the key its repository looks for, and taken by the repository's first ask. On the
-wire: BEGIN, the window's lock, every other read as one statement (gateway.store.postgres.combine), then the
-grantors' share rows, locked (each lock goes alone: what is read after it sees what committed while it
-waited)."""
+wire: BEGIN, the window's lock (alone: what is read after it sees what committed while it waited), then every
+other read as one statement (gateway.store.postgres.combine), the grantors' share rows, locked, last in it."""
 
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ def read_ahead(conn: Connection, ahead: Ahead) -> dict[tuple[Any, ...], Any]:
                      [(ACTIVE_BINDINGS, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})]))
     if ahead.settlement:
         asks.append((("settlement",), [(NEXT_NUMBER, {})]))
-    if ahead.shares and (beneficiary := ahead.bindings):  # last: the reads before it go as one
+    if ahead.shares and (beneficiary := ahead.bindings):  # last: it locks the rows it reads
         asks.append((("shares",), [(ACTIVE_SHARES, {"region": beneficiary.region, "psn_no": beneficiary.psn_no})]))
     answers = iter(together(conn, [read for _, reads in asks for read in reads]))
     found: dict[tuple[Any, ...], Any] = {}

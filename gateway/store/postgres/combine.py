@@ -12,9 +12,13 @@ What stays apart, because one statement would change the meaning:
   order: a write joins a group only if no other part of it writes the same table (inserts into one table
   excepted: they cannot touch each other's rows). Two debits of one share account can never meet in one
   statement, where only one of them would take effect.
-- A statement reads from one snapshot, taken when it starts: a read that takes a lock (an advisory lock, or
-  ``FOR UPDATE``) is sent alone, so that the reads after it, in the next statement, see what committed
-  while it waited for the lock.
+- A statement reads from one snapshot, taken when it starts: the reads after one that takes a lock go in
+  the next statement, so that they see what committed while it waited for the lock. An advisory lock goes
+  alone. A ``FOR UPDATE`` read may end a statement of reads (and be followed in it by other ``FOR UPDATE``
+  reads): the rows it locks are read again once the lock is granted, as PostgreSQL does for any locking read
+  in READ COMMITTED, so it answers as it would alone; the reads before it answer as they would before it. The
+  locks are taken in the reads' order (the parts of a ``UNION ALL`` run in turn, and a statement that locks
+  rows runs no part in parallel).
 - ``BEGIN``, ``COMMIT`` and anything else that is not a plain write goes as it is. Plain: an INSERT of
   values (no ``SELECT``, no ``ON CONFLICT``: two upserts of one key in one statement fail), an UPDATE or
   DELETE that reads no table but its own.
@@ -40,10 +44,12 @@ PARAMETER = re.compile(r"%\((\w+)\)s")
 class Shape:
     """What combining needs to know of one compiled statement."""
 
-    def __init__(self, sql: str, writes: tuple[str, bool] | None, alone: bool, types: Sequence[str]) -> None:
+    def __init__(self, sql: str, writes: tuple[str, bool] | None, alone: bool, types: Sequence[str],
+                 locks: bool = False) -> None:
         self.sql = sql
         self.writes = writes  # (table, is an INSERT) for a plain write, else None
-        self.alone = alone  # never combined as a read (a read that takes a lock; anything not a SELECT)
+        self.alone = alone  # never combined as a read (an advisory lock; anything not a SELECT)
+        self.locks = locks  # a FOR UPDATE read: ends a statement of reads (or joins one of its kind)
         self.types = types  # the SQL types of a read's columns
         # Every % a named parameter (the one form renamed here), and no WITH of its own (one level only)
         self.combinable = sql.count("%") == len(PARAMETER.findall(sql)) and not sql.lstrip().upper().startswith("WITH")
@@ -103,16 +109,18 @@ def writes(group: list[tuple[Shape, Any]]) -> Combined:
 
 
 def read_groups(shapes: list[Shape]) -> list[list[int]]:
-    """The positions of the reads, in order, grouped into statements: a locking read alone."""
+    """The positions of the reads, in order, grouped into statements: an advisory lock alone, a ``FOR
+    UPDATE`` read last but for other ``FOR UPDATE`` reads."""
     groups: list[list[int]] = []
-    open_group = False
+    taken: str | None = None  # what the last group still takes: "any" read, "locks" only, or None
     for i, shape in enumerate(shapes):
-        free = not shape.alone and shape.combinable
-        if free and open_group:
+        kind = None if shape.alone or not shape.combinable else "locks" if shape.locks else "any"
+        if kind is not None and taken is not None and (taken == "any" or kind == "locks"):
             groups[-1].append(i)
         else:
             groups.append([i])
-        open_group = free
+            taken = "any"
+        taken = None if kind is None else "locks" if kind == "locks" else taken
     return groups
 
 
