@@ -36,13 +36,15 @@ class SqlUnitOfWork:
             raise StoreUnavailable("the database cannot be reached; retry with the same request_id") from error
         if self._readonly:
             conn = conn.execution_options(**{READONLY: True})
-        self._tx = conn.begin()
-        if queues(conn):
+        if queues(conn):  # PostgreSQL: BEGIN and COMMIT are the unit's own (gateway.store.postgres.transactions)
+            self._tx = None
             try:
                 transactions.begin(conn)
             except conn.dialect.loaded_dbapi.Error as error:
                 raise StoreUnavailable("a connection to the database could not be used; retry with the same "
                                        "request_id") from error
+        else:
+            self._tx = conn.begin()
         self._bind(conn)
         return self
 
@@ -65,9 +67,12 @@ class SqlUnitOfWork:
             self._ahead.update(postgres_ahead.read_ahead(self._conn, ahead))
 
     def commit(self) -> None:
-        if queues(self._conn):
+        if self._tx is not None:
+            self._tx.commit()
+        else:
             transactions.commit(self._conn)
-        self._tx.commit()  # on PostgreSQL, the transaction has ended already: the driver sends nothing
+            if self._conn.in_transaction():  # begun by a statement of SQLAlchemy's own: it ends with nothing to send
+                self._conn.commit()
         self._committed()
 
     def savepoint(self):  # type: ignore[no-untyped-def]
@@ -81,10 +86,12 @@ class SqlUnitOfWork:
     def _end(self) -> None:
         """Rolls back what was not committed and gives the connection back."""
         try:
-            if self._tx.is_active:
+            if self._tx is not None and self._tx.is_active:
                 self._tx.rollback()
+            elif self._tx is None and self._conn.in_transaction():
+                self._conn.rollback()
         finally:
-            self._conn.close()
+            self._conn.close()  # on PostgreSQL, the pool's reset rolls back what is left open
 
     @property
     def locks_rows(self) -> bool:

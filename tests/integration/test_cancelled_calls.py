@@ -141,7 +141,7 @@ def test_a_second_cancellation_during_any_rollback_still_gives_the_slot_back(
             await runner.shutdown()
         return k
 
-    assert asyncio.run(main()) >= 3  # the unit of work's rollback and the pool's reset were cut, at least
+    assert asyncio.run(main()) >= 2  # the pool's reset was cut, at least (a unit of work leaves its rollback to it)
     blocking.dispose()
 
 

@@ -1,7 +1,7 @@
 """Writes queued for the next round trip on PostgreSQL (gateway.store.direct, gateway.store.postgres):
 what fails at the COMMIT fails the unit of work as it would have failed at once, nothing of it is kept,
 a rollback to a savepoint drops what was queued after it, and a connection goes back to the pool as it
-came (no transaction left open, the driver's autocommit as SQLAlchemy set it). Against a real PostgreSQL,
+came (no transaction left open, the driver's autocommit as its engine keeps it). Against a real PostgreSQL,
 and SQLite where the same calls must keep their meaning (there writes run at once)."""
 
 from __future__ import annotations
@@ -54,12 +54,13 @@ def answer(text: str) -> PriorAnswer:
 
 
 def assert_clean(engine) -> None:  # type: ignore[no-untyped-def]
-    """The pooled connection holds no transaction and is back in the driver's default mode."""
+    """The pooled connection holds no transaction and is back in its engine's mode: the driver's default, or
+    autocommit on the event loop's engine (gateway.store.postgres.engine)."""
     with engine.connect() as conn:
         driver = conn.connection.driver_connection
         if conn.dialect.name == "postgresql":
             assert driver.info.transaction_status.name == "IDLE"
-            assert driver.autocommit is False
+            assert driver.autocommit is conn.dialect.is_async
 
 
 @pytest.mark.parametrize("database_url, kind", PG_ENGINES, indirect=["database_url"])

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.store.direct import send_queue
 from gateway.store.postgres import queue
+
+IDLE = TransactionStatus.IDLE
 
 
 def make(url: URL, pool_size: int) -> Engine:
@@ -21,17 +26,24 @@ def make(url: URL, pool_size: int) -> Engine:
 
 def make_on_loop(url: URL, pool_size: int) -> Engine:
     """The same with asynchronous psycopg connections, for units of work run on the event loop
-    (gateway.store.postgres.loop): the engine returned is used as any other, from inside that runner only."""
+    (gateway.store.postgres.loop): the engine returned is used as any other, from inside that runner only.
+
+    Its connections are in autocommit for good: only units of work use them, and each sends its own BEGIN and
+    COMMIT (gateway.store.postgres.transactions). So a unit of work does not switch the driver's mode twice,
+    nor have SQLAlchemy ask the driver for a commit or a rollback that has nothing left to do: each of those
+    is a wait on the loop, with a lock of the driver's, for no round trip (README, Benchmark). The pool's own
+    rollback is off; ``_ended`` rolls back what a unit of work left open."""
     url, connect_args = _prepare_threshold(url)
     return _configured(create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True,
-                                           connect_args=connect_args).sync_engine)
+                                           connect_args={**connect_args, "autocommit": True},
+                                           pool_reset_on_return=None).sync_engine, _ended)
 
 
-def _configured(engine: Engine) -> Engine:
+def _configured(engine: Engine, reset: Callable[..., None] | None = None) -> Engine:
     # Writes queued for the next round trip go before any statement of SQLAlchemy's own: a SAVEPOINT, a
     # ROLLBACK TO SAVEPOINT (which then undoes them) or a query that must see them.
     event.listen(engine, "before_cursor_execute", lambda conn, *_: send_queue(conn))
-    event.listen(engine.pool, "reset", _as_it_came)
+    event.listen(engine.pool, "reset", reset or _as_it_came)
     event.listen(engine.pool, "checkin", lambda _, record: queue.drop(record.info))
     return engine
 
@@ -46,6 +58,14 @@ def _as_it_came(dbapi_connection, record, state) -> None:  # type: ignore[no-unt
     if state.asyncio_safe and not state.terminate_only and dbapi_connection.autocommit:
         dbapi_connection.rollback()  # sends nothing when there is no transaction
         dbapi_connection.autocommit = False
+
+
+def _ended(dbapi_connection, record, state) -> None:  # type: ignore[no-untyped-def]
+    """A connection of the event loop's engine goes back to the pool with no transaction (a unit of work cut
+    short leaves one), in autocommit still; nothing is sent when none is open, nor where SQLAlchemy says no I/O
+    may happen. As ``_as_it_came``, in the pool's reset: a failure has the connection invalidated."""
+    if state.asyncio_safe and not state.terminate_only and dbapi_connection.info.transaction_status != IDLE:
+        dbapi_connection.rollback()
 
 
 def _prepare_threshold(url: URL) -> tuple[URL, dict[str, int | None]]:

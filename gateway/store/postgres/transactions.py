@@ -2,8 +2,9 @@
 
 psycopg would send BEGIN alone and wait for it (in pipeline mode too). Inside a unit of work the driver is
 in autocommit and the unit queues its own ``BEGIN``, which goes with the first statement, and ``COMMIT``,
-which goes with the last writes; SQLAlchemy's commit then finds nothing to do at the driver. Back in the
-pool the connection is as it was (gateway.store.postgres.engine)."""
+which goes with the last writes. SQLAlchemy is not told of the transaction (gateway.store.unit_of_work): it
+would ask the driver for a commit with nothing to do. Back in the pool the connection is as it was
+(gateway.store.postgres.engine)."""
 
 from __future__ import annotations
 
@@ -17,15 +18,17 @@ BEGIN, COMMIT = Direct(text("BEGIN ISOLATION LEVEL READ COMMITTED")), Direct(tex
 
 
 def begin(conn: Connection) -> None:
-    """After SQLAlchemy's ``begin()``: the driver in autocommit, and BEGIN queued. If the switch fails (a
-    connection found closed) the connection is not used again: it is invalidated, given back, and the
+    """The driver in autocommit (the event loop's connections are already), and BEGIN queued. If the switch
+    fails (a connection found closed) the connection is not used again: it is invalidated, given back, and the
     driver's error raised."""
-    try:
-        conn.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
-    except Exception:
-        conn.invalidate()
-        conn.close()
-        raise
+    dbapi = conn.connection.dbapi_connection
+    if not dbapi.autocommit:  # type: ignore[union-attr]
+        try:
+            dbapi.autocommit = True  # type: ignore[union-attr]
+        except Exception:
+            conn.invalidate()
+            conn.close()
+            raise
     BEGIN.queue(conn, {})
 
 
