@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
+from psycopg import AsyncRawCursor, RawCursor
 from psycopg.pq import ExecStatus
 from sqlalchemy import Connection, Delete, Insert, Select, Table, Update, bindparam
 from sqlalchemy.engine import Dialect
@@ -41,7 +42,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.util import find_tables
 from sqlalchemy.util import await_only
 
-from gateway.store.postgres import combine, queue
+from gateway.store.postgres import combine, placeholders, queue
 from gateway.store.postgres.queue import queues
 
 Processor = Callable[[Any], Any]
@@ -199,7 +200,7 @@ def _answer(cursor: Any) -> Answer:
     return Answer(cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
 
 
-def _run(driver: Any, work: list[tuple[str, Any, bool]]) -> list[Answer]:
+def _run(driver: Any, work: list[tuple[Any, Any, bool]]) -> list[Answer]:
     """On a blocking connection (SQLite; PostgreSQL in threads); on PostgreSQL several statements go in a
     pipeline (SQLite gets one at a time)."""
     cursors: list[Any] = []
@@ -216,19 +217,20 @@ def _run(driver: Any, work: list[tuple[str, Any, bool]]) -> list[Answer]:
             cursor.close()
 
 
-def _start(driver: Any, sql: str, values: Any, many: bool) -> Any:
-    if many:
-        cursor = driver.cursor()
-        try:
+def _start(driver: Any, sql: str | bytes, values: Any, many: bool) -> Any:
+    cursor = RawCursor(driver) if isinstance(sql, bytes) else driver.cursor()
+    try:
+        if many:
             cursor.executemany(sql, values)
-        except BaseException:
-            cursor.close()
-            raise
-        return cursor
-    return driver.execute(sql, values)
+        else:
+            cursor.execute(sql, values)
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
 
 
-async def _run_async(driver: Any, work: list[tuple[str, Any, bool]]) -> list[Answer]:
+async def _run_async(driver: Any, work: list[tuple[Any, Any, bool]]) -> list[Answer]:
     """The same on an asynchronous psycopg connection, awaited from a unit of work on the event loop
     (gateway.store.postgres.loop)."""
     cursors: list[Any] = []
@@ -252,16 +254,29 @@ def _has_rows(cursor: Any) -> bool:
     return result is not None and (result.nfields > 0 or result.status == TUPLES_OK)
 
 
-async def _start_async(driver: Any, sql: str, values: Any, many: bool) -> Any:
-    if many:
-        cursor = driver.cursor()
-        try:
+async def _start_async(driver: Any, sql: str | bytes, values: Any, many: bool) -> Any:
+    cursor = AsyncRawCursor(driver) if isinstance(sql, bytes) else driver.cursor()
+    try:
+        if many:
             await cursor.executemany(sql, values)
-        except BaseException:
-            await cursor.close()
-            raise
-        return cursor
-    return await driver.execute(sql, values)
+        else:
+            await cursor.execute(sql, values)
+    except BaseException:
+        await cursor.close()
+        raise
+    return cursor
+
+
+def _positional(statement: tuple[str, Any, bool]) -> tuple[str | bytes, Any, bool]:
+    """A statement for PostgreSQL in ``$n`` placeholders with its values in order (gateway.store.postgres.
+    placeholders), or as it was."""
+    sql, values, many = statement
+    found = placeholders.raw(sql)
+    if found is None:
+        return statement
+    if many:
+        return found.sql, [[each[name] for name in found.names] for each in values], True
+    return found.sql, [values[name] for name in found.names], False
 
 
 def _queued(conn: Connection) -> list[tuple[str, Any, bool]]:
@@ -288,10 +303,11 @@ def _send(conn: Connection, batch: list[tuple[str, Any, bool]]) -> list[Answer]:
     round trip on PostgreSQL when there are several (pipeline mode). Returns the answers of ``batch``."""
     queued = _queued(conn)
     work = queued + batch
+    sent: list[tuple[Any, Any, bool]] = [_positional(s) for s in work] if queues(conn) else work  # type: ignore[misc]
     dbapi = conn.dialect.loaded_dbapi
     driver = conn.connection.driver_connection
     try:
-        answers = await_only(_run_async(driver, work)) if conn.dialect.is_async else _run(driver, work)
+        answers = await_only(_run_async(driver, sent)) if conn.dialect.is_async else _run(driver, sent)
     except dbapi.Error as error:
         lost = conn.dialect.is_disconnect(error, driver, None)
         if lost:  # as SQLAlchemy does: neither this connection nor the pool's older ones are used again

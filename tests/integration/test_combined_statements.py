@@ -54,7 +54,7 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     start = direct._start
 
     def counted(driver, sql, values, many):  # type: ignore[no-untyped-def]
-        sent.append(sql)
+        sent.append(sql.decode() if isinstance(sql, bytes) else sql)  # in $n placeholders, or as compiled
         return start(driver, sql, values, many)
 
     monkeypatch.setattr(direct, "_start", counted)
