@@ -10,6 +10,7 @@ Nothing here ever puts the number itself into a message.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 
@@ -33,21 +34,32 @@ def id_number_problem(raw: str) -> str | None:
 
 
 class IdHasher:
-    """Turns a valid ID number into the keyed hash that the gateway stores."""
+    """Turns a valid ID number into the keyed hash that the gateway stores.
+
+    Each hash starts from a copy of an HMAC keyed once: ``hmac.digest`` looks the algorithm up in OpenSSL 3
+    at every call, about 20 µs in a busy server against 5 for a copy (README, Benchmark)."""
 
     def __init__(self, key: bytes) -> None:
         if len(key) < 32:
             raise ValueError("the ID hash key must be at least 32 bytes")
         self._key = key
+        self._ids = hmac.new(key, digestmod=hashlib.sha256)
+        self._data = hmac.new(key, b"copay-gateway digest\0", hashlib.sha256)
 
     def __call__(self, id_number: str) -> str:
-        number = id_number.strip().upper()
-        return hmac.digest(self._key, number.encode("ascii"), "sha256").hex()
+        mac = self._ids.copy()
+        mac.update(id_number.strip().upper().encode("ascii"))
+        return mac.hexdigest()
 
     def digest(self, data: bytes) -> str:
         """A keyed digest of other data that may hold ID numbers (a request's fingerprint): without the key
         it cannot be matched against guessed contents."""
-        return hmac.digest(self._key, b"copay-gateway digest\0" + data, "sha256").hex()
+        mac = self._data.copy()
+        mac.update(data)
+        return mac.hexdigest()
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return IdHasher, (self._key,)  # an HMAC in progress cannot be pickled; the key can
 
     def __repr__(self) -> str:
         return "IdHasher(<key hidden>)"

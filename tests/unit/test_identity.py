@@ -1,3 +1,6 @@
+import hmac
+import pickle
+
 import pytest
 
 from gateway.domain.identity import IdHasher, check_character, id_number_problem
@@ -31,6 +34,18 @@ def test_hash_is_keyed_and_normalises_case():
     assert one(VALID) != other(VALID)
     assert VALID not in one(VALID) and len(one(VALID)) == 64
     assert "k" * 32 not in repr(one)
+
+
+def test_hashes_are_the_stored_ones_call_after_call_and_in_another_process():
+    """HMAC-SHA256 of the normalised number, and of the prefixed data: what the database already holds must
+    be found again, by every call (each starts from a copy of the keyed HMAC), and by a pickled hasher."""
+    key = bytes(range(32))
+    hasher = IdHasher(key)
+    for _ in range(2):
+        assert hasher(VALID.lower()) == hmac.digest(key, VALID.encode(), "sha256").hex()
+        assert hasher.digest(b"Settle\0x") == hmac.digest(key, b"copay-gateway digest\0Settle\0x", "sha256").hex()
+    again = pickle.loads(pickle.dumps(hasher))
+    assert again(VALID) == hasher(VALID) and again.digest(b"x") == hasher.digest(b"x")
 
 
 def test_short_hash_key_is_rejected():
