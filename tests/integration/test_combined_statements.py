@@ -106,6 +106,22 @@ def test_two_debits_of_one_account_queued_for_one_round_trip_both_take_effect(en
     assert (row.balance, row.spent) == (world.FUNDING - 500, 500)
 
 
+def started_and_waiting(engine, work, what: str, locks: tuple[str, ...]) -> threading.Thread:  # type: ignore[no-untyped-def]
+    """Starts ``work`` in a thread; returns once a session of the database waits for one of ``locks``."""
+    waiting = threading.Thread(target=work)
+    waiting.start()
+    deadline = time.monotonic() + 60
+    with engine.connect() as watch:
+        while not watch.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND wait_event = ANY(:locks)"), {"locks": list(locks)}).scalar():
+            watch.rollback()  # the statistics are read once a transaction
+            assert time.monotonic() < deadline, f"{what} never waited for a lock"
+            assert waiting.is_alive(), f"{what} did not wait for a lock"
+            time.sleep(0.01)
+    return waiting
+
+
 def test_a_read_after_the_windows_lock_sees_a_close_committed_while_it_waited(engine) -> None:
     """The closer holds the day's lock and writes the closed window; the settle's reads (lock, then whether
     the window is closed) wait for it. Sent as one statement, the check would read from a snapshot taken
@@ -119,16 +135,7 @@ def test_a_read_after_the_windows_lock_sees_a_close_committed_while_it_waited(en
             with SqlUnitOfWork(engine) as uow:
                 seen.append(direct.together(uow._conn, entering(uow._conn, DAY))[-1])
 
-        waiting = threading.Thread(target=settle)
-        waiting.start()
-        deadline = time.monotonic() + 60
-        with engine.connect() as watch:
-            while not watch.execute(text(
-                    "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE "
-                    "d.datname = current_database() AND l.locktype = 'advisory' AND l.classid = :cls "
-                    "AND l.objid = :day AND NOT l.granted"), {"cls": LOCK_CLASS, "day": DAY.toordinal()}).scalar():
-                assert time.monotonic() < deadline, "the settle never waited for the window's lock"
-                time.sleep(0.01)
+        waiting = started_and_waiting(engine, settle, "the settle", ("advisory",))
         closer.commit()
     waiting.join(60)
     assert [[r.day for r in rows] for rows in seen] == [[DAY]]
@@ -151,17 +158,7 @@ def test_share_rows_locked_in_a_statement_of_reads_answer_with_what_committed_wh
                 found.append(uow.ledger.balances([ledger.share(grantor)], lock=True))
                 found.append(len(uow.settlements.active_bindings(beneficiary)))
 
-        waiting = threading.Thread(target=read_ahead)
-        waiting.start()
-        deadline = time.monotonic() + 60
-        with engine.connect() as watch:
-            while not watch.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock'")).scalar():
-                watch.rollback()  # the statistics are read once a transaction
-                assert time.monotonic() < deadline, "the read ahead never waited for the share row"
-                assert waiting.is_alive(), "the read ahead did not wait for the share row"
-                time.sleep(0.01)
+        waiting = started_and_waiting(engine, read_ahead, "the read ahead", ("transactionid", "tuple"))
         holder.commit()
     waiting.join(60)
     assert found == [{ledger.share(grantor): world.FUNDING - 700}, 2]
