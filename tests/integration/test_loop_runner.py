@@ -134,3 +134,48 @@ def test_units_of_work_that_find_a_new_version_load_it_once(database_url: str, m
         failed = "RuntimeError" if what == "the load fails" else "CancelledError"
         assert outcome == sorted([failed, *[str(version)] * 3]) and len(loads) == 4, (outcome, loads)
     assert cache._loading == {}
+
+
+def test_a_unit_of_work_waits_on_the_driver_only_for_its_round_trips(database_url: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The event loop's connections stay in autocommit (gateway.store.postgres.engine): a unit of work that
+    commits, one that fails, and one that only reads neither switch the driver's mode nor ask it for a commit
+    or a rollback with nothing to send; a failed one's open transaction is rolled back once, by the pool."""
+    import psycopg
+
+    asked: list[str] = []
+    for name in ("set_autocommit", "commit", "rollback"):
+        original = getattr(psycopg.AsyncConnection, name)
+
+        def counted(self, *args, _name=name, _original=original):  # type: ignore[no-untyped-def]
+            asked.append(_name)
+            return _original(self, *args)
+
+        monkeypatch.setattr(psycopg.AsyncConnection, name, counted)
+    on_loop = make_loop_engine(database_url, 1)
+    runner = LoopRunner(1, on_loop, factory(on_loop))
+
+    def committed(uow_factory: Any) -> None:
+        with uow_factory() as uow:
+            uow.requests.find("region/420100", "none")
+            uow.commit()
+
+    def failed(uow_factory: Any) -> None:
+        with uow_factory() as uow:
+            uow.requests.find("region/420100", "none")
+            raise LookupError("refused")
+
+    async def main() -> list[list[str]]:
+        await runner(operators_version)  # the pool's connection made (SQLAlchemy rolls a new one back)
+        seen = []
+        for work in (committed, operators_version, failed):
+            asked.clear()
+            try:
+                await runner(work)
+            except LookupError:
+                pass
+            seen.append(list(asked))
+        await runner.shutdown()
+        return seen
+
+    assert asyncio.run(main()) == [[], [], ["rollback"]]
