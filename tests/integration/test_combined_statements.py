@@ -164,6 +164,29 @@ def test_share_rows_locked_in_a_statement_of_reads_answer_with_what_committed_wh
     assert found == [{ledger.share(grantor): world.FUNDING - 700}, 2]
 
 
+def test_a_second_locked_read_sees_a_row_committed_while_the_first_waited(engine) -> None:
+    """Another transaction takes 7 from one grantor's share and opens a second grantor's; the ledger's locking
+    reads of both wait for it. The second must find the share opened meanwhile (500, locked), as it would read
+    alone after the wait: in the first's statement it would read from a snapshot taken before, and find none."""
+    first, second = ledger.share(world.grantor(0)), ledger.share(Party(world.REGION, "NEW"))
+    found: list[object] = []
+    with engine.connect() as holder:
+        holder.execute(share_accounts.update().where(share_accounts.c.account == first)
+                       .values(balance=share_accounts.c.balance - 7))
+        holder.execute(insert(share_accounts).values(account=second, balance=500, funded=500, spent=0, released=0,
+                                                     refunded=0))
+
+        def balances() -> None:
+            with SqlUnitOfWork(engine) as uow:
+                found.append(uow.ledger.balances([first, second], lock=True))
+                found.append(sorted(uow.ledger._locked))
+
+        waiting = started_and_waiting(engine, balances, "the ledger's read", ("transactionid", "tuple"))
+        holder.commit()
+    waiting.join(60)
+    assert found == [{first: world.FUNDING - 7, second: 500}, sorted([first, second])]
+
+
 def test_a_settlements_share_rows_read_ahead_are_locked_and_not_read_again(engine, statements) -> None:
     """Read ahead with the bindings (gateway.store.settlements.ACTIVE_SHARES): both grantors' rows are locked
     until commit, and the ledger takes their balances from what was read; a grantor not read ahead (no share

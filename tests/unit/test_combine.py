@@ -60,13 +60,13 @@ def test_an_advisory_lock_goes_alone_and_the_reads_after_it_start_a_new_statemen
     assert read_groups([read(), read(sql="SELECT '100%%'")]) == [[0], [1]]
 
 
-def test_a_for_update_read_ends_a_statement_of_reads_and_only_its_kind_follows_it_there():
-    """The rows a FOR UPDATE read locks are read afresh once locked: it may go after other reads, and other
-    FOR UPDATE reads after it; a plain read after it must see what committed while it waited."""
+def test_a_for_update_read_ends_a_statement_of_reads():
+    """The rows a FOR UPDATE read locks are read afresh once locked: it may go after other reads. A read after
+    it, a second FOR UPDATE read too, must see what committed while it waited: the next statement."""
     locking = read(locks=True)
     assert read_groups([read(), read(), locking, read(), read()]) == [[0, 1, 2], [3, 4]]
-    assert read_groups([locking, locking, read()]) == [[0, 1], [2]]
-    assert read_groups([read(), locking, locking, read(), locking]) == [[0, 1, 2], [3, 4]]
+    assert read_groups([locking, locking, read()]) == [[0], [1], [2]]
+    assert read_groups([read(), locking, locking, read(), locking]) == [[0, 1], [2], [3, 4]]
     assert read_groups([read(alone=True), locking, read(alone=True), locking]) == [[0], [1], [2], [3]]
     assert read_groups([locking, read(sql="SELECT '100%%'", locks=True)]) == [[0], [1]]
 

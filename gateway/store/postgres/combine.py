@@ -14,11 +14,13 @@ What stays apart, because one statement would change the meaning:
   statement, where only one of them would take effect.
 - A statement reads from one snapshot, taken when it starts: the reads after one that takes a lock go in
   the next statement, so that they see what committed while it waited for the lock. An advisory lock goes
-  alone. A ``FOR UPDATE`` read may end a statement of reads (and be followed in it by other ``FOR UPDATE``
-  reads): the rows it locks are read again once the lock is granted, as PostgreSQL does for any locking read
-  in READ COMMITTED, so it answers as it would alone; the reads before it answer as they would before it. The
-  locks are taken in the reads' order (the parts of a ``UNION ALL`` run in turn, and a statement that locks
-  rows runs no part in parallel).
+  alone. A ``FOR UPDATE`` read may end a statement of reads: the rows it locks are read again once the lock
+  is granted, as PostgreSQL does for any locking read in READ COMMITTED, and a row committed while it waited
+  is no more visible to it than alone (its own snapshot would be taken when it starts, before the wait), so
+  it answers as it would alone; the reads before it answer as they would before it (the parts of a ``UNION
+  ALL`` run in turn, none in parallel where rows are locked). A second ``FOR UPDATE`` read goes in the next
+  statement: after the first one's wait, it must see a row committed meanwhile (a share account opened by the
+  transaction it waited for), which the first's snapshot does not hold.
 - ``BEGIN``, ``COMMIT`` and anything else that is not a plain write goes as it is. Plain: an INSERT of
   values (no ``SELECT``, no ``ON CONFLICT``: two upserts of one key in one statement fail), an UPDATE or
   DELETE that reads no table but its own.
@@ -49,7 +51,7 @@ class Shape:
         self.sql = sql
         self.writes = writes  # (table, is an INSERT) for a plain write, else None
         self.alone = alone  # never combined as a read (an advisory lock; anything not a SELECT)
-        self.locks = locks  # a FOR UPDATE read: ends a statement of reads (or joins one of its kind)
+        self.locks = locks  # a FOR UPDATE read: ends a statement of reads
         self.types = types  # the SQL types of a read's columns
         # Every % a named parameter (the one form renamed here), and no WITH of its own (one level only)
         self.combinable = sql.count("%") == len(PARAMETER.findall(sql)) and not sql.lstrip().upper().startswith("WITH")
@@ -110,17 +112,16 @@ def writes(group: list[tuple[Shape, Any]]) -> Combined:
 
 def read_groups(shapes: list[Shape]) -> list[list[int]]:
     """The positions of the reads, in order, grouped into statements: an advisory lock alone, a ``FOR
-    UPDATE`` read last but for other ``FOR UPDATE`` reads."""
+    UPDATE`` read last."""
     groups: list[list[int]] = []
-    taken: str | None = None  # what the last group still takes: "any" read, "locks" only, or None
+    open_group = False
     for i, shape in enumerate(shapes):
-        kind = None if shape.alone or not shape.combinable else "locks" if shape.locks else "any"
-        if kind is not None and taken is not None and (taken == "any" or kind == "locks"):
+        free = not shape.alone and shape.combinable
+        if free and open_group:
             groups[-1].append(i)
         else:
             groups.append([i])
-            taken = "any"
-        taken = None if kind is None else "locks" if kind == "locks" else taken
+        open_group = free and not shape.locks
     return groups
 
 
