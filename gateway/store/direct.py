@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
-from psycopg import AsyncRawCursor, RawCursor
+from psycopg import AsyncRawCursor, ProgrammingError, RawCursor
 from psycopg.pq import ExecStatus
 from sqlalchemy import Connection, Delete, Insert, Select, Table, Update, bindparam
 from sqlalchemy.engine import Dialect
@@ -46,6 +46,7 @@ from gateway.store.postgres import combine, placeholders, queue
 from gateway.store.postgres.queue import queues
 
 Processor = Callable[[Any], Any]
+Statement = tuple[Any, Any, bool]  # a _Plan or a combine.Combined (its .sql, .raw), its values, many or not
 TUPLES_OK = ExecStatus.TUPLES_OK
 
 
@@ -79,7 +80,9 @@ class _Plan:
         self.row = namedtuple("Row", [c.key for c in columns]) if columns else None  # type: ignore[misc]
         self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         self.plain = not any(self.results)
-        self.shape = _shape(statement, dialect, self.sql, alone, columns) if dialect.name == "postgresql" else None
+        postgres = dialect.name == "postgresql"
+        self.shape = _shape(statement, dialect, self.sql, alone, columns) if postgres else None
+        self.raw = placeholders.convert(self.sql) if postgres else None
 
     def parameters(self, given: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         values = {**self.defaults, **given} if self.defaults or self.binds else given
@@ -133,7 +136,7 @@ class Direct:
     def _execute(self, conn: Connection, plan: _Plan, params: Any, many: bool = False) -> Answer:
         """Runs the statement (after the queued writes)."""
         values = [plan.parameters(p) for p in params] if many else plan.parameters(params)
-        return _send(conn, [(plan.sql, values, many)])[0]
+        return _send(conn, [(plan, values, many)])[0]
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         plan = self._plan(conn)
@@ -174,13 +177,13 @@ def together(conn: Connection, reads: Sequence[tuple[Direct, Mapping[str, Any]]]
     plans = [read._plan(conn) for read, _ in reads]
     values = [plan.parameters(params) for plan, (_, params) in zip(plans, reads)]
     groups = combine.read_groups([plan.shape for plan in plans])  # type: ignore[misc]
-    batch: list[tuple[str, Any, bool]] = []
+    batch: list[Statement] = []
     for group in groups:
         if len(group) == 1:
-            batch.append((plans[group[0]].sql, values[group[0]], False))
+            batch.append((plans[group[0]], values[group[0]], False))
         else:
             combined = combine.reads([plans[i].shape for i in group])  # type: ignore[misc]
-            batch.append((combined.sql, combine.Combined.parameters([values[i] for i in group], "r"), False))
+            batch.append((combined, combine.Combined.parameters([values[i] for i in group], "r"), False))
     answers: list[list[Any]] = []
     for group, answer in zip(groups, _send(conn, batch)):
         if len(group) == 1:
@@ -267,53 +270,59 @@ async def _start_async(driver: Any, sql: str | bytes, values: Any, many: bool) -
     return cursor
 
 
-def _positional(statement: tuple[str, Any, bool]) -> tuple[str | bytes, Any, bool]:
-    """A statement for PostgreSQL in ``$n`` placeholders with its values in order (gateway.store.postgres.
-    placeholders), or as it was."""
-    sql, values, many = statement
-    found = placeholders.raw(sql)
-    if found is None:
-        return statement
-    if many:
-        return found.sql, [[each[name] for name in found.names] for each in values], True
-    return found.sql, [values[name] for name in found.names], False
+def _for_driver(work: list[Statement], postgres: bool) -> list[tuple[str | bytes, Any, bool]]:
+    """Each statement as the driver takes it: on PostgreSQL in ``$n`` placeholders with its values in order,
+    where its text converts (gateway.store.postgres.placeholders); else its text and values as they are."""
+    sent: list[tuple[str | bytes, Any, bool]] = []
+    for source, values, many in work:
+        raw = source.raw if postgres else None
+        if raw is None:
+            sent.append((source.sql, values, many))
+            continue
+        try:
+            ordered = [[each[name] for name in raw.names] for each in values] if many else \
+                [values[name] for name in raw.names]
+        except KeyError as missing:  # as psycopg says it
+            raise ProgrammingError(f"query parameter missing: {missing.args[0]}") from None
+        sent.append((raw.sql, ordered, many))
+    return sent
 
 
-def _queued(conn: Connection) -> list[tuple[str, Any, bool]]:
+def _queued(conn: Connection) -> list[Statement]:
     """The queued writes, as statements to send: on PostgreSQL each group that may go as one statement
     does (gateway.store.postgres.combine)."""
     items = queue.taken(conn)
     if not items:
         return []
     singles = [(plan, values) for plan, params, many in items for values in (params if many else [params])]
-    statements: list[tuple[str, Any, bool]] = []
+    statements: list[Statement] = []
     for group in combine.write_groups([(plan.shape, (plan, values)) for plan, values in singles]):
         if len(group) == 1:
             plan, values = group[0][1]
-            statements.append((plan.sql, plan.parameters(values), False))
+            statements.append((plan, plan.parameters(values), False))
         else:
             combined = combine.writes(group)
-            statements.append((combined.sql, combine.Combined.parameters(
+            statements.append((combined, combine.Combined.parameters(
                 [plan.parameters(values) for _, (plan, values) in group], "w"), False))
     return statements
 
 
-def _send(conn: Connection, batch: list[tuple[str, Any, bool]]) -> list[Answer]:
+def _send(conn: Connection, batch: list[Statement]) -> list[Answer]:
     """Runs the queued writes, then ``batch`` (statements with their driver's parameters), in order: one
     round trip on PostgreSQL when there are several (pipeline mode). Returns the answers of ``batch``."""
     queued = _queued(conn)
     work = queued + batch
-    sent: list[tuple[Any, Any, bool]] = [_positional(s) for s in work] if queues(conn) else work  # type: ignore[misc]
     dbapi = conn.dialect.loaded_dbapi
     driver = conn.connection.driver_connection
     try:
+        sent = _for_driver(work, queues(conn))
         answers = await_only(_run_async(driver, sent)) if conn.dialect.is_async else _run(driver, sent)
     except dbapi.Error as error:
         lost = conn.dialect.is_disconnect(error, driver, None)
         if lost:  # as SQLAlchemy does: neither this connection nor the pool's older ones are used again
             conn.invalidate(error)
             conn.engine.dispose(close=False)
-        sql = "; ".join(sql for sql, _, _ in work)
+        sql = "; ".join(source.sql for source, _, _ in work)
         raise DBAPIError.instance(sql, None, error, dbapi.Error, hide_parameters=True,
                                   connection_invalidated=lost, dialect=conn.dialect) from error
     return answers[len(queued):]

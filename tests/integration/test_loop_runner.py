@@ -160,6 +160,9 @@ def test_a_unit_of_work_waits_on_the_driver_only_for_its_round_trips(database_ur
             uow.requests.find("region/420100", "none")
             uow.commit()
 
+    def read_only(uow_factory: Any) -> None:
+        in_transaction(uow_factory, lambda uow: uow.requests.find("region/420100", "none"), readonly=True)
+
     def failed(uow_factory: Any) -> None:
         with uow_factory() as uow:
             uow.requests.find("region/420100", "none")
@@ -168,7 +171,7 @@ def test_a_unit_of_work_waits_on_the_driver_only_for_its_round_trips(database_ur
     async def main() -> list[list[str]]:
         await runner(operators_version)  # the pool's connection made (SQLAlchemy rolls a new one back)
         seen = []
-        for work in (committed, operators_version, failed):
+        for work in (committed, read_only, failed):
             asked.clear()
             try:
                 await runner(work)

@@ -1,11 +1,20 @@
 """Statements turned into PostgreSQL's own placeholders once (gateway.store.postgres.placeholders): each name
 its number, a name used again the same one, ``%%`` a plain ``%``, and what it cannot be sure of left to the
-driver. That psycopg's raw cursor then answers as before: every PostgreSQL test runs through it."""
+driver; the conversion is kept by the statement it belongs to, and a missing value is the driver's error.
+That psycopg's raw cursor then answers as before: every PostgreSQL test runs through it."""
 
 from __future__ import annotations
 
-from gateway.store.postgres import placeholders
-from gateway.store.postgres.placeholders import Raw, raw
+import pytest
+from psycopg import ProgrammingError
+from sqlalchemy.dialects.postgresql import psycopg
+from sqlalchemy.dialects.sqlite import pysqlite
+
+from gateway.store.direct import _for_driver, _Plan
+from gateway.store.postgres.combine import Combined
+from gateway.store.postgres.placeholders import Raw
+from gateway.store.postgres.placeholders import convert as raw
+from gateway.store.requests import FIND_REQUEST
 
 
 def test_each_name_gets_its_number_in_order_and_keeps_it_when_used_again():
@@ -29,10 +38,15 @@ def test_a_text_not_in_ascii_is_left_to_the_driver_and_a_long_one_is_converted()
     assert found.sql.count(b"$60") == 3 and b"%" not in found.sql
 
 
-def test_texts_are_remembered_up_to_a_bound(monkeypatch):
-    monkeypatch.setattr(placeholders, "_KNOWN", {})
-    monkeypatch.setattr(placeholders, "KEPT", 2)
-    for i in range(5):
-        assert raw(f"SELECT %(a{i})s") == Raw(b"SELECT $1", (f"a{i}",))
-    assert len(placeholders._KNOWN) == 2
-    assert raw("SELECT %(a0)s") is placeholders._KNOWN["SELECT %(a0)s"]  # the one kept
+def test_a_statement_keeps_its_conversion_and_a_missing_value_is_the_drivers_error():
+    plan = _Plan(FIND_REQUEST.statement, psycopg.dialect())
+    assert plan.raw is not None and plan.raw == raw(plan.sql) and b"$2" in plan.raw.sql
+    assert _Plan(FIND_REQUEST.statement, pysqlite.dialect()).raw is None  # SQLite's texts go as they are
+    combined = Combined("SELECT %(r0_a)s UNION ALL SELECT %(r1_a)s")
+    assert combined.raw == Raw(b"SELECT $1 UNION ALL SELECT $2", ("r0_a", "r1_a"))
+    values = {"caller": "region/420100", "request_id": "r1"}
+    assert _for_driver([(plan, values, False)], postgres=True) == [(plan.raw.sql, ["region/420100", "r1"], False)]
+    assert _for_driver([(plan, [values, values], True)], postgres=True)[0][1] == [["region/420100", "r1"]] * 2
+    assert _for_driver([(plan, values, False)], postgres=False) == [(plan.sql, values, False)]
+    with pytest.raises(ProgrammingError, match="request_id"):
+        _for_driver([(plan, {"caller": "region/420100"}, False)], postgres=True)

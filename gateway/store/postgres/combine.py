@@ -40,6 +40,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Sequence
 
+from gateway.store.postgres import placeholders
+
 PARAMETER = re.compile(r"%\((\w+)\)s")
 
 
@@ -62,6 +64,7 @@ class Combined:
 
     def __init__(self, sql: str) -> None:
         self.sql = sql
+        self.raw = placeholders.convert(sql)
 
     @staticmethod
     def parameters(given: list[dict[str, Any]], prefix: str) -> dict[str, Any]:

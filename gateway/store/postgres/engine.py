@@ -32,7 +32,8 @@ def make_on_loop(url: URL, pool_size: int) -> Engine:
     COMMIT (gateway.store.postgres.transactions). So a unit of work does not switch the driver's mode twice,
     nor have SQLAlchemy ask the driver for a commit or a rollback that has nothing left to do: each of those
     is a wait on the loop, with a lock of the driver's, for no round trip (README, Benchmark). The pool's own
-    rollback is off; ``_ended`` rolls back what a unit of work left open."""
+    rollback is off; ``_ended`` rolls back what a unit of work left open. Nothing else may use this engine:
+    ``engine.begin()`` on it would commit each statement alone."""
     url, connect_args = _prepare_threshold(url)
     return _configured(create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True,
                                            connect_args={**connect_args, "autocommit": True},

@@ -1,10 +1,12 @@
-"""Statements in PostgreSQL's own placeholders (``$1``, ``$2``...), converted once per text.
+"""Statements in PostgreSQL's own placeholders (``$1``, ``$2``...), converted once per statement.
 
 psycopg turns ``%(name)s`` into ``$n`` itself, and remembers the result only for a text of at most 4,096
 bytes and 50 parameters: a settlement's combined statements (gateway.store.postgres.combine) are longer, and
-were parsed again at every execution, about a tenth of a settlement's CPU (README, Benchmark). Here each text
-is converted once and remembered; gateway.store.direct runs it on psycopg's raw cursor, which takes ``$n``
-and a sequence of values as they are. What the conversion cannot be sure of goes to the driver as it was."""
+were parsed again at every execution, about a tenth of a settlement's CPU (README, Benchmark). Here a text is
+converted when its statement is made: a Direct statement's plan (gateway.store.direct) and a combined one
+keep the result as long as they are kept. gateway.store.direct runs it on psycopg's raw cursor, which takes
+``$n`` and a sequence of values as they are. What the conversion cannot be sure of goes to the driver as it
+was."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import re
 from typing import NamedTuple
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%|%")
-KEPT = 1024  # distinct texts remembered; more are converted again each time (the set is fixed by the code)
 
 
 class Raw(NamedTuple):
@@ -20,16 +21,9 @@ class Raw(NamedTuple):
     names: tuple[str, ...]  # the parameter of each $n, in order
 
 
-_KNOWN: dict[str, Raw | None] = {}
-
-
-def raw(sql: str) -> Raw | None:
+def convert(sql: str) -> Raw | None:
     """``sql`` with ``$n`` for each named parameter (a name used again keeps its number) and ``%`` for
     ``%%``; None for a text with any other ``%``, or not ASCII (its encoding is the connection's to choose)."""
-    try:
-        return _KNOWN[sql]
-    except KeyError:
-        pass
     names: dict[str, int] = {}
     plain = True
 
@@ -42,7 +36,4 @@ def raw(sql: str) -> Raw | None:
         return f"${names.setdefault(name, len(names) + 1)}"
 
     text = PLACEHOLDER.sub(number, sql)
-    found = Raw(text.encode("ascii"), tuple(names)) if plain and sql.isascii() else None
-    if len(_KNOWN) < KEPT:
-        _KNOWN[sql] = found
-    return found
+    return Raw(text.encode("ascii"), tuple(names)) if plain and sql.isascii() else None
