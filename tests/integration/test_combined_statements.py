@@ -28,6 +28,7 @@ from gateway.store.requests import FIND_REQUEST
 from gateway.store.settlements import ACTIVE_BINDINGS, ACTIVE_SHARES, NEXT_NUMBER
 from gateway.store.tables import bindings, clearing_windows, share_accounts
 from gateway.store.unit_of_work import SqlUnitOfWork
+from tests.integration.on_loop import waiting_on_locks
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)
@@ -106,19 +107,15 @@ def test_two_debits_of_one_account_queued_for_one_round_trip_both_take_effect(en
     assert (row.balance, row.spent) == (world.FUNDING - 500, 500)
 
 
-def started_and_waiting(engine, work, what: str, locks: tuple[str, ...]) -> threading.Thread:  # type: ignore[no-untyped-def]
-    """Starts ``work`` in a thread; returns once a session of the database waits for one of ``locks``."""
+def started_and_waiting(engine, work, what: str) -> threading.Thread:  # type: ignore[no-untyped-def]
+    """Starts ``work`` in a thread; returns once a session of the (test's own) database waits for a lock."""
     waiting = threading.Thread(target=work)
     waiting.start()
     deadline = time.monotonic() + 60
-    with engine.connect() as watch:
-        while not watch.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND wait_event = ANY(:locks)"), {"locks": list(locks)}).scalar():
-            watch.rollback()  # the statistics are read once a transaction
-            assert time.monotonic() < deadline, f"{what} never waited for a lock"
-            assert waiting.is_alive(), f"{what} did not wait for a lock"
-            time.sleep(0.01)
+    while not waiting_on_locks(engine):
+        assert time.monotonic() < deadline, f"{what} never waited for a lock"
+        assert waiting.is_alive(), f"{what} did not wait for a lock"
+        time.sleep(0.01)
     return waiting
 
 
@@ -135,7 +132,7 @@ def test_a_read_after_the_windows_lock_sees_a_close_committed_while_it_waited(en
             with SqlUnitOfWork(engine) as uow:
                 seen.append(direct.together(uow._conn, entering(uow._conn, DAY))[-1])
 
-        waiting = started_and_waiting(engine, settle, "the settle", ("advisory",))
+        waiting = started_and_waiting(engine, settle, "the settle")
         closer.commit()
     waiting.join(60)
     assert [[r.day for r in rows] for rows in seen] == [[DAY]]
@@ -158,7 +155,7 @@ def test_share_rows_locked_in_a_statement_of_reads_answer_with_what_committed_wh
                 found.append(uow.ledger.balances([ledger.share(grantor)], lock=True))
                 found.append(len(uow.settlements.active_bindings(beneficiary)))
 
-        waiting = started_and_waiting(engine, read_ahead, "the read ahead", ("transactionid", "tuple"))
+        waiting = started_and_waiting(engine, read_ahead, "the read ahead")
         holder.commit()
     waiting.join(60)
     assert found == [{ledger.share(grantor): world.FUNDING - 700}, 2]
@@ -181,7 +178,7 @@ def test_a_second_locked_read_sees_a_row_committed_while_the_first_waited(engine
                 found.append(uow.ledger.balances([first, second], lock=True))
                 found.append(sorted(uow.ledger._locked))
 
-        waiting = started_and_waiting(engine, balances, "the ledger's read", ("transactionid", "tuple"))
+        waiting = started_and_waiting(engine, balances, "the ledger's read")
         holder.commit()
     waiting.join(60)
     assert found == [{first: world.FUNDING - 7, second: 500}, sorted([first, second])]
