@@ -69,10 +69,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._tx is not None:
             self._tx.commit()
-        else:
+        else:  # a transaction SQLAlchemy began for a statement of its own ends at close, with nothing to send
             transactions.commit(self._conn)
-            if self._conn.in_transaction():  # begun by a statement of SQLAlchemy's own: it ends with nothing to send
-                self._conn.commit()
         self._committed()
 
     def savepoint(self):  # type: ignore[no-untyped-def]
@@ -88,10 +86,8 @@ class SqlUnitOfWork:
         try:
             if self._tx is not None and self._tx.is_active:
                 self._tx.rollback()
-            elif self._tx is None and self._conn.in_transaction():
-                self._conn.rollback()
         finally:
-            self._conn.close()  # on PostgreSQL, the pool's reset rolls back what is left open
+            self._conn.close()  # on PostgreSQL, SQLAlchemy's or the pool's reset rolls back what is left open
 
     @property
     def locks_rows(self) -> bool:
