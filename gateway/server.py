@@ -146,9 +146,9 @@ async def serve(settings: Settings) -> int:
     await follow_control(db, admission, metrics, crl)  # the first state is in place before any call
     readiness = Readiness(db, _instant_checks(db, stopping))
     await readiness.check()  # /readyz answers from what it found from the first request on
-    limits = Limits(settings.max_calls_per_principal, settings.max_streams, settings.max_streams_per_principal,
-                    settings.stream_max_seconds)
-    server = grpc.aio.server(options=channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
+    limits = Limits(settings.max_concurrent_rpcs, settings.max_calls_per_principal, settings.max_streams,
+                    settings.max_streams_per_principal, settings.stream_max_seconds)
+    server = grpc.aio.server(options=channel_options(settings))  # the call stack counts calls in progress
     stack = CallStack(metrics, limits, admission)  # every method, wrapped: the server's one handler
     members, accounts = MembersServicer(db, hasher), AccountsServicer(db, hasher)
     bindings = BindingsServicer(db, hasher, in_force)
