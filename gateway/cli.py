@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int | None:
         return bench(argv[1:])
     args = build_parser().parse_args(argv)
     settings = _settings(args)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_ok_lines_per_second)
     if args.command == "serve":
         # gRPC core reads its trace settings when it loads: the peer of a refused TLS handshake
         # (gateway.observability.native) comes from the handshaker trace.

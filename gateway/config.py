@@ -97,6 +97,9 @@ class Settings:
     (COPAY_CLEARING_GRACE_MINUTES); operators may close it sooner."""
     log_level: str = "INFO"
     """Python logging level name (COPAY_LOG_LEVEL)."""
+    log_ok_lines_per_second: int = 1000
+    """At most this many successful calls' lines a second (COPAY_LOG_OK_LINES_PER_SECOND); beyond it they are
+    counted, one line a method sums up each such second. Refusals and errors are always written. 0: every line."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> "Settings":
@@ -134,6 +137,7 @@ CHECKS: dict[str, Callable] = {
     "clearing_grace_minutes": lambda m: None if 0 <= m <= 10_080 else "must be from 0 to 10080 (a week)",
     "sqlite_synchronous": _one_of("FULL", "NORMAL", "EXTRA"),
     "log_level": _one_of("DEBUG", "INFO", "WARNING", "ERROR"),
+    "log_ok_lines_per_second": lambda n: None if n >= 0 else "must not be negative",
 }
 
 

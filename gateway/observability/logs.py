@@ -6,6 +6,7 @@ the gateway logs request content, so no ID number or name can reach a log.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -27,29 +28,80 @@ def _ts(created: float) -> str:
     return datetime.fromtimestamp(created, timezone.utc).isoformat(timespec="milliseconds")
 
 
-_handler: logging.StreamHandler | None = None  # type: ignore[type-arg]
-RPC = logging.getLogger("copay.rpc")
-
-
-def configure(level: str = "INFO") -> None:
-    global _handler
+def configure(level: str = "INFO", ok_lines_per_second: int = 0) -> None:
+    """``ok_lines_per_second``: the calls' lines of successful calls written in a second of the clock, at most,
+    the others counted (``Sampling``); 0: every line."""
+    global _handler, _sampling
     _handler = logging.StreamHandler(sys.stderr)
     _handler.setFormatter(JsonFormatter())
+    _sampling = Sampling(ok_lines_per_second) if ok_lines_per_second else None
     root = logging.getLogger()
     root.handlers[:] = [_handler]
     root.setLevel(level.upper())
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+class Sampling:
+    """Under load, the lines of successful calls beyond ``per_second`` in one second of the clock are not
+    written: each such call is counted for its method, and the second is summed up in one line a method
+    (message "rpc lines not written": ``method``, ``code`` OK, ``calls``, ``second``) once it is over, by the
+    next call's line or a timer on the event loop. A refusal or an error is always written, and every call is
+    counted in the metrics as before. A line costs a call about as much CPU as the rest of the call stack
+    together (README, Benchmark); what the lines of a flood of successes would tell, the summary and the
+    metrics tell."""
+
+    def __init__(self, per_second: int) -> None:
+        self.per_second = per_second
+        self._second = -1
+        self._written = 0
+        self._skipped: dict[str, int] = {}
+
+    def admits(self, method: str, now: float) -> bool:
+        """Whether a successful call's line is written now; counts it if not."""
+        if int(now) != self._second:
+            self.roll(now)
+        if self._written < self.per_second:
+            self._written += 1
+            return True
+        if not self._skipped:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop: the next line sums the second up
+                pass
+            else:
+                loop.call_later(self._second + 1 - now + 0.001, lambda: self.roll(time.time()))
+        self._skipped[method] = self._skipped.get(method, 0) + 1
+        return False
+
+    def roll(self, now: float) -> None:
+        """If the second of ``now`` is a later one: sums up the one before, and counts afresh."""
+        second = int(now)
+        if second == self._second:
+            return
+        if self._skipped:
+            ts = datetime.fromtimestamp(self._second, timezone.utc).isoformat()
+            for method, calls in sorted(self._skipped.items()):
+                RPC.info("rpc lines not written", extra={"fields": {
+                    "method": method, "code": "OK", "calls": calls, "second": ts, "per_second": self.per_second}})
+            self._skipped = {}
+        self._second, self._written = second, 0
+
+
+_handler: logging.StreamHandler | None = None  # type: ignore[type-arg]
+_sampling: Sampling | None = None
+RPC = logging.getLogger("copay.rpc")
+
+
 _quoted = json.encoder.encode_basestring  # a JSON string, as json.dumps(ensure_ascii=False) writes it
 _second: tuple[int, str] = (-1, "")  # the current second, and its text
 
 
-def _ts_now() -> str:
-    """Now, as ``_ts`` writes it (rounded to the microsecond as datetime does, then cut to the millisecond);
-    the date and time of day are made once a second."""
+def _ts_now(now: float | None = None) -> str:
+    """Now (or ``now``), as ``_ts`` writes it (rounded to the microsecond as datetime does, then cut to the
+    millisecond); the date and time of day are made once a second."""
     global _second
-    now = time.time()
+    if now is None:
+        now = time.time()
     second = int(now)
     micro = round((now - second) * 1e6)
     if micro >= 1_000_000:
@@ -76,6 +128,14 @@ class RpcLine:
               reason: str | None = None, rule: str | None = None) -> None:
         if not RPC.isEnabledFor(logging.INFO):
             return
+        if _sampling is not None:
+            now = time.time()
+            if code != "OK" or reason is not None:
+                _sampling.roll(now)
+            elif not _sampling.admits(self._method, now):
+                return
+        else:
+            now = None
         latency_ms = round(seconds * 1000, 3)
         if _handler is None:
             fields: dict[str, object] = {"method": self._method, "principal": principal, "code": code,
@@ -86,7 +146,7 @@ class RpcLine:
                 fields["rule"] = rule
             RPC.info("rpc", extra={"fields": fields})
             return
-        line = (f'{{"ts": "{_ts_now()}"{self._head}"principal": {_quoted(principal) if principal else "null"}, '
+        line = (f'{{"ts": "{_ts_now(now)}"{self._head}"principal": {_quoted(principal) if principal else "null"}, '
                 f'"code": "{code}", "latency_ms": {latency_ms!r}, '
                 f'"request_id": {_quoted(request_id) if request_id else "null"}')
         if reason is not None:

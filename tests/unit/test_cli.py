@@ -150,6 +150,7 @@ def test_flags_override_the_environment_and_are_checked_as_it_is(monkeypatch):
     ("COPAY_STREAM_MAX_SECONDS", "99999999", "must be at most 10,000,000"),
     ("COPAY_REQUEST_RETENTION_DAYS", "0.5", "must be from 1"),
     ("COPAY_MAX_CONNECTION_AGE_SECONDS", "0.5", "must be at least 1"),
+    ("COPAY_LOG_OK_LINES_PER_SECOND", "-1", "must not be negative"),
     ("COPAY_REQUEST_RETENTION_DAYS", "3651", "must be from 1"),
 ])
 def test_a_number_is_plain_ascii_and_within_bounds(variable, value, why):

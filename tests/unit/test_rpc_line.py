@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import logging
 import re
 import sys
@@ -82,3 +84,64 @@ def test_without_configure_the_line_goes_through_logging(caplog, monkeypatch):
     assert (record.name, record.getMessage(), record.fields) == ("copay.rpc", "rpc", {
         "method": METHOD, "principal": "region/420100", "code": "NOT_FOUND", "latency_ms": 2.0,
         "request_id": "r", "reason": "MEMBER_NOT_FOUND"})
+
+
+@pytest.fixture
+def sampled(monkeypatch):
+    """The configured log with at most 2 successful calls' lines a second, on a clock the test sets."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    monkeypatch.setattr(sys, "stderr", stream)
+    clock = [1700000036.25]
+    monkeypatch.setattr(logs.time, "time", lambda: clock[0])
+    logs.configure("INFO", ok_lines_per_second=2)
+    yield stream, clock
+    root.handlers[:], logs._handler, logs._sampling = handlers, None, None
+    root.setLevel(level)
+
+
+def lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_successes_beyond_the_budget_of_a_second_are_counted_and_summed_up_once_it_is_over(sampled):
+    stream, clock = sampled
+    settle, echo = RpcLine(METHOD), RpcLine("/copay.v1.DiagnosticsService/Echo")
+    for n in range(4):
+        settle.write("region/420100", "OK", 0.001, f"ok-{n}")
+    echo.write("region/420100", "OK", 0.001, None)
+    settle.write("region/420100", "FAILED_PRECONDITION", 0.001, "refused", "INSUFFICIENT_BALANCE", "R6")
+    settle.write("region/420100", "INTERNAL", 0.001, "failed")  # an error without a reason: written too
+    assert [(line["msg"], line["code"], line["request_id"]) for line in lines(stream)] == [
+        ("rpc", "OK", "ok-0"), ("rpc", "OK", "ok-1"), ("rpc", "FAILED_PRECONDITION", "refused"),
+        ("rpc", "INTERNAL", "failed")]
+    clock[0] = 1700000037.5  # the next second: its first line sums the last one up first
+    echo.write("region/420100", "OK", 0.001, "next")
+    written = lines(stream)[4:]
+    summary = [{k: line[k] for k in ("msg", "method", "code", "calls", "second", "per_second")}
+               for line in written[:2]]
+    assert summary == [
+        {"msg": "rpc lines not written", "method": "/copay.v1.DiagnosticsService/Echo", "code": "OK", "calls": 1,
+         "second": "2023-11-14T22:13:56+00:00", "per_second": 2},
+        {"msg": "rpc lines not written", "method": METHOD, "code": "OK", "calls": 2,
+         "second": "2023-11-14T22:13:56+00:00", "per_second": 2}]
+    assert [(line["msg"], line["request_id"]) for line in written[2:]] == [("rpc", "next")]
+
+
+def test_a_second_of_skipped_lines_is_summed_up_by_a_timer_when_no_call_follows(sampled):
+    stream, clock = sampled
+    clock[0] = 1700000036.999  # the second ends 1 ms from now
+
+    async def calls() -> None:
+        for n in range(3):
+            RpcLine(METHOD).write("region/420100", "OK", 0.001, f"ok-{n}")
+        clock[0] = 1700000037.0005
+        until = asyncio.get_running_loop().time() + 10
+        while "rpc lines not written" not in stream.getvalue():
+            assert asyncio.get_running_loop().time() < until, "the skipped second was never summed up"
+            await asyncio.sleep(0.01)
+
+    asyncio.run(calls())
+    assert [(line["msg"], line.get("calls")) for line in lines(stream)] == [
+        ("rpc", None), ("rpc", None), ("rpc lines not written", 1)]
