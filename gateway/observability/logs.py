@@ -130,7 +130,7 @@ class RpcLine:
             return
         if _sampling is not None:
             now = time.time()
-            if code != "OK" or reason is not None:
+            if code != "OK":  # a refusal or an error: always written
                 _sampling.roll(now)
             elif not _sampling.admits(self._method, now):
                 return

@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import sys
+from typing import Iterator
 
 import pytest
 
@@ -17,17 +18,21 @@ from gateway.observability.logs import JsonFormatter, RpcLine
 METHOD = "/copay.v1.SettlementsService/Settle"
 
 
-@pytest.fixture
-def written(monkeypatch):
+def configured(monkeypatch, ok_lines_per_second: int = 0) -> Iterator[io.StringIO]:
     """What the configured log's stream receives; the root logger's handlers are put back afterwards."""
     stream = io.StringIO()
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     monkeypatch.setattr(sys, "stderr", stream)
-    logs.configure("INFO")
+    logs.configure("INFO", ok_lines_per_second)
     yield stream
-    root.handlers[:], logs._handler = handlers, None
+    root.handlers[:], logs._handler, logs._sampling = handlers, None, None
     root.setLevel(level)
+
+
+@pytest.fixture
+def written(monkeypatch):
+    yield from configured(monkeypatch)
 
 
 def the_formatters(fields: dict[str, object]) -> str:
@@ -89,16 +94,10 @@ def test_without_configure_the_line_goes_through_logging(caplog, monkeypatch):
 @pytest.fixture
 def sampled(monkeypatch):
     """The configured log with at most 2 successful calls' lines a second, on a clock the test sets."""
-    stream = io.StringIO()
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    monkeypatch.setattr(sys, "stderr", stream)
     clock = [1700000036.25]
     monkeypatch.setattr(logs.time, "time", lambda: clock[0])
-    logs.configure("INFO", ok_lines_per_second=2)
-    yield stream, clock
-    root.handlers[:], logs._handler, logs._sampling = handlers, None, None
-    root.setLevel(level)
+    for stream in configured(monkeypatch, ok_lines_per_second=2):
+        yield stream, clock
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:
