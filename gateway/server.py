@@ -37,7 +37,7 @@ from gateway.api.settlements import SettlementsServicer
 from gateway.config import ConfigError, Settings
 from gateway.domain.identity import IdHasher
 from gateway.heap import freeze_startup_objects
-from gateway.observability import native
+from gateway.observability import logs, native
 from gateway.observability.metrics import Metrics
 from gateway.observability.probes import ProbeServer, Readiness
 from gateway.store import unit_of_work
@@ -77,6 +77,10 @@ def channel_options(settings: Settings) -> list[tuple[str, int]]:
         # A second process on the same port fails to bind instead of taking a share of the connections.
         ("grpc.so_reuseport", 0),
         ("grpc.max_allowed_incoming_connections", settings.max_connections),
+        # Calls on one connection at once (HTTP/2 MAX_CONCURRENT_STREAMS): what one principal may have in
+        # progress. A call is counted by the call stack only once its request has arrived; until then (a client
+        # that sends headers and nothing more) this, times the connections, is what bounds such calls.
+        ("grpc.max_concurrent_streams", settings.max_calls_per_principal + settings.max_streams_per_principal),
         ("grpc.server_handshake_timeout_ms", HANDSHAKE_TIMEOUT_MS),
         # Keepalive: ping idle clients every minute; refuse clients that ping
         # more than once per 10 s (two strikes, then GOAWAY).
@@ -206,6 +210,7 @@ async def serve(settings: Settings) -> int:
         checking.cancel()  # /readyz answers 503 (shutting down) until the process exits
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
+    logs.sum_up()  # the calls' lines of the last second that were counted instead of written
     await flush_traffic(db, metrics.traffic)  # what the last calls counted
     await db.shutdown()
     if reads is not db:

@@ -64,27 +64,46 @@ class Sampling:
             self._written += 1
             return True
         if not self._skipped:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no loop: the next line sums the second up
-                pass
-            else:
-                loop.call_later(self._second + 1 - now + 0.001, lambda: self.roll(time.time()))
+            self._arm(now)
         self._skipped[method] = self._skipped.get(method, 0) + 1
         return False
 
     def roll(self, now: float) -> None:
-        """If the second of ``now`` is a later one: sums up the one before, and counts afresh."""
+        """If the second of ``now`` is another one: sums up the one before, and counts afresh."""
         second = int(now)
-        if second == self._second:
-            return
+        if second != self._second:
+            self.sum_up()
+            self._second, self._written = second, 0
+
+    def sum_up(self) -> None:
+        """Writes the lines that sum up what was not written (at a clean stop, the current second's too)."""
         if self._skipped:
             ts = datetime.fromtimestamp(self._second, timezone.utc).isoformat()
             for method, calls in sorted(self._skipped.items()):
                 RPC.info("rpc lines not written", extra={"fields": {
                     "method": method, "code": "OK", "calls": calls, "second": ts, "per_second": self.per_second}})
             self._skipped = {}
-        self._second, self._written = second, 0
+
+    def _arm(self, now: float) -> None:
+        """A timer for just after the current second, on the running event loop (without one, the next line
+        sums the second up)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_later(self._second + 1 - now + 0.001, self._tick)
+
+    def _tick(self) -> None:
+        now = time.time()
+        self.roll(now)
+        if self._skipped:  # the clock was set back: the second is not over yet
+            self._arm(now)
+
+
+def sum_up() -> None:
+    """At a clean stop: sums up the lines of the current second not written."""
+    if _sampling is not None:
+        _sampling.sum_up()
 
 
 _handler: logging.StreamHandler | None = None  # type: ignore[type-arg]

@@ -20,6 +20,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from gateway._proto.copay.v1 import diagnostics_pb2, diagnostics_pb2_grpc
 from gateway._proto.copay.v1 import members_pb2 as pb
+from gateway._proto.copay.v1 import members_pb2_grpc
 from gateway.sample import id_number
 from tests.e2e.conftest import Gateway, details, start_gateway
 
@@ -255,9 +256,10 @@ def test_calls_in_flight_are_budgeted_per_principal(own_gateway, tmp_path):
 
 
 @contextmanager
-def held_write(gw: Gateway, folder: Path) -> Iterator[grpc.Future]:
-    """Region A's write, kept in progress until the block ends: while the test holds SQLite's write lock, the
-    gateway's writer waits for it (up to its 10 s busy timeout), with no timing luck, until the ROLLBACK."""
+def held_write(gw: Gateway, folder: Path, channel: grpc.Channel | None = None) -> Iterator[grpc.Future]:
+    """Region A's write (on ``channel`` if given), kept in progress until the block ends: while the test holds
+    SQLite's write lock, the gateway's writer waits for it (up to its 10 s busy timeout), with no timing luck,
+    until the ROLLBACK."""
     lock = sqlite3.connect(folder / "copay.db", isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")
     try:
@@ -265,7 +267,8 @@ def held_write(gw: Gateway, folder: Path) -> Iterator[grpc.Future]:
             pb.MemberRecord(psn_no="H1", id_number=id_number("320300", date(1990, 1, 1), 1),
                             insuring_region="320300", insurance_type=pb.INSURANCE_TYPE_EMPLOYEE,
                             enrolment_status=pb.ENROLMENT_STATUS_NORMAL)])
-        yield gw.members(A).BatchUpsertMembers.future(request, timeout=60)
+        stub = members_pb2_grpc.MembersServiceStub(channel) if channel else gw.members(A)
+        yield stub.BatchUpsertMembers.future(request, timeout=60)
     finally:
         lock.execute("ROLLBACK")
         lock.close()
@@ -302,6 +305,27 @@ def test_connections_beyond_the_cap_are_closed_and_a_closed_one_makes_room(own_g
     # The third channel reconnects on its own backoff (~1 s); once the server has seen the close, it gets in.
     assert poll(lambda: echo(gw, A, third), retry_on=(grpc.StatusCode.UNAVAILABLE,)).principal == "region/320300"
     assert echo(gw, A, second).principal == "region/320300"
+
+
+def test_a_connection_carries_at_most_the_calls_and_streams_its_principal_may_have(own_gateway, tmp_path):
+    """grpc.max_concurrent_streams: calls whose request has not reached the call stack yet (a client that
+    sends headers and then nothing) are counted by no budget of the gateway's; HTTP/2 bounds them per
+    connection to what one principal may have in progress, and the client waits for a stream of its own."""
+    gw = own_gateway(COPAY_MAX_CALLS_PER_PRINCIPAL="1", COPAY_MAX_STREAMS_PER_PRINCIPAL="2")  # 3 a connection
+    conn, other = own_connection(gw, A), own_connection(gw, A)
+    watches = [open_watch(conn), open_watch(conn)]
+    with held_write(gw, tmp_path, conn) as held:
+        # The held write has reached the call stack once another connection of A's is refused for it.
+        err = poll_refused(lambda: echo(gw, A, other), held)
+        assert (err.code(), reason(err)) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "TOO_MANY_CALLS")
+        # conn has 3 streams open: a fourth waits in the client (uncapped, the server would refuse it at once)
+        err = refused(lambda: diagnostics_pb2_grpc.DiagnosticsServiceStub(conn).Echo(
+            diagnostics_pb2.EchoRequest(message="hello"), timeout=1))
+        assert err.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert held.result().members[0].psn_no == "H1"
+    for stream in watches:
+        stream.cancel()
+    assert echo(gw, A, conn).principal == "region/320300"
 
 
 def test_a_connection_that_does_not_finish_its_tls_handshake_is_closed(own_gateway):

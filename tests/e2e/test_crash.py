@@ -90,7 +90,7 @@ def test_killed_gateway_loses_nothing_and_charges_nothing_twice(backend, pki, tm
     url = f"sqlite:///{tmp_path / 'copay.db'}" if backend == "sqlite" else request.getfixturevalue("fresh_postgres")()
     engine = make_engine(url)
     upgrade(engine)
-    gw = start_gateway(pki, url, tmp_path)
+    gw = start_gateway(pki, url, tmp_path, COPAY_LOG_OK_LINES_PER_SECOND="0")  # every answer's line, below
     world, flight = World(gw), None
     try:
         families = [world.family("420100", fen=FUNDING) for _ in range(4)]

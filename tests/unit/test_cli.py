@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gateway import config
+from gateway import cli, config
 from gateway.cli import build_parser, main, settings_for
 from gateway.config import ConfigError, Settings
 from gateway.ctl import main as copayctl
@@ -201,6 +201,15 @@ def add_member(url: str, region: str, psn_no: str) -> None:
         conn.execute(members.insert().values(region=region, psn_no=psn_no, id_hash="ab" * 32, insurance_type="employee",
                                              status="terminated", created_at=NOW, updated_at=NOW))
     engine.dispose()
+
+
+def test_the_log_settings_reach_the_log(url, pki, monkeypatch):
+    configured: list[tuple[object, ...]] = []
+    monkeypatch.setattr(cli.logs, "configure", lambda *args: configured.append(args))
+    monkeypatch.setenv("COPAY_LOG_OK_LINES_PER_SECOND", "7")
+    monkeypatch.setenv("COPAY_LOG_LEVEL", "warning")
+    assert seed(url, pki) == 0
+    assert configured == [("WARNING", 7)]
 
 
 def test_seed_fills_an_empty_database_and_a_second_run_changes_nothing(url, pki, capsys):

@@ -126,21 +126,54 @@ def test_successes_beyond_the_budget_of_a_second_are_counted_and_summed_up_once_
         {"msg": "rpc lines not written", "method": METHOD, "code": "OK", "calls": 2,
          "second": "2023-11-14T22:13:56+00:00", "per_second": 2}]
     assert [(line["msg"], line["request_id"]) for line in written[2:]] == [("rpc", "next")]
+    for n in range(2):  # the second of "next": one more written, one counted
+        echo.write("region/420100", "OK", 0.001, f"later-{n}")
+    clock[0] = 1700000038.5  # a second that begins with an error: the one before is summed up first
+    echo.write("region/420100", "UNAVAILABLE", 0.001, "failed-later")
+    assert [(line["msg"], line["request_id"] if line["msg"] == "rpc" else line["calls"])
+            for line in lines(stream)[7:]] == [("rpc", "later-0"), ("rpc lines not written", 1),
+                                               ("rpc", "failed-later")]
 
 
-def test_a_second_of_skipped_lines_is_summed_up_by_a_timer_when_no_call_follows(sampled):
+def test_a_clean_stop_sums_up_the_current_second(sampled):
+    stream, _ = sampled
+    for n in range(3):
+        RpcLine(METHOD).write("region/420100", "OK", 0.001, f"ok-{n}")
+    logs.sum_up()
+    assert [(line["msg"], line.get("calls")) for line in lines(stream)] == [
+        ("rpc", None), ("rpc", None), ("rpc lines not written", 1)]
+
+
+def test_a_second_of_skipped_lines_is_summed_up_by_one_timer_when_no_call_follows(sampled):
     stream, clock = sampled
     clock[0] = 1700000036.999  # the second ends 1 ms from now
+    timers: list[float] = []
 
     async def calls() -> None:
-        for n in range(3):
+        loop = asyncio.get_running_loop()
+        call_later = loop.call_later
+
+        def counted(delay, callback, *args):  # type: ignore[no-untyped-def]
+            if getattr(callback, "__self__", None) is logs._sampling:  # the sampling's timers, not asyncio.sleep's
+                timers.append(delay)
+            return call_later(delay, callback, *args)
+        loop.call_later = counted  # type: ignore[method-assign]
+        for n in range(4):
             RpcLine(METHOD).write("region/420100", "OK", 0.001, f"ok-{n}")
+        assert timers == [pytest.approx(0.002, abs=1e-6)]  # one timer for the second, due just after it ends
+        clock[0] = 1700000036.5  # the clock is set back before the timer comes: it waits for the second's end
+        await until(lambda: len(timers) == 2)
+        assert timers[1] == pytest.approx(0.501, abs=1e-6) and "rpc lines not written" not in stream.getvalue()
         clock[0] = 1700000037.0005
-        until = asyncio.get_running_loop().time() + 10
-        while "rpc lines not written" not in stream.getvalue():
-            assert asyncio.get_running_loop().time() < until, "the skipped second was never summed up"
-            await asyncio.sleep(0.01)
+        await until(lambda: "rpc lines not written" in stream.getvalue())
 
     asyncio.run(calls())
     assert [(line["msg"], line.get("calls")) for line in lines(stream)] == [
-        ("rpc", None), ("rpc", None), ("rpc lines not written", 1)]
+        ("rpc", None), ("rpc", None), ("rpc lines not written", 2)]
+
+
+async def until(condition) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + 10
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "never happened"
+        await asyncio.sleep(0.01)
