@@ -12,18 +12,20 @@
   and refused with a reason, a log line and a metric, where gRPC's own
   ``maximum_concurrent_rpcs`` would refuse unseen, and at a cost to every call
   of a callback on its task; a call whose request has not arrived yet is
-  bounded per connection by HTTP/2, gateway.server.channel_options); unary calls in flight per principal; streams
-  (health ``Watch``, reflection) have a budget of their own, in all and per
-  principal, and end after ``stream_max_seconds``, so that open streams can
-  never take the slots that calls need;
+  bounded per connection by HTTP/2: gateway.server.channel_options); unary
+  calls in flight per principal; streams (health ``Watch``, reflection) have a
+  budget of their own, in all and per principal, and end after
+  ``stream_max_seconds``, so that open streams can never take the slots that
+  calls need;
 * a Refusal becomes an AIP-193 status; a database that cannot take the call
   now (StoreUnavailable) answers UNAVAILABLE, one whose concurrent transactions kept winning
   past the retries (Conflict) ABORTED; any other error becomes INTERNAL,
   logged with its traceback, its text never sent to the caller;
 * one JSON log line (under load, successes beyond a rate are counted instead:
-  gateway.observability.logs.Sampling) and one metrics observation per call (gateway.observability.metrics:
-  the grpc_server_* names, with the status code's name; a cancelled call is CANCELLED, or
-  DEADLINE_EXCEEDED if its deadline had passed), and every message of a stream counted.
+  gateway.observability.logs.Sampling) and one metrics observation per call
+  (gateway.observability.metrics: the grpc_server_* names, with the status
+  code's name; a cancelled call is CANCELLED, or DEADLINE_EXCEEDED if its
+  deadline had passed), and every message of a stream counted.
 
 The wrapped handler of each method is built once and kept (``CallStack``): at registration, or for a
 service that gives only a generic handler, at its first call. Each method's metrics exist from then on.
