@@ -62,8 +62,7 @@ class Settings:
     """host:port of the read-only operator console (COPAY_CONSOLE_LISTEN); 'off' disables it. On loopback it
     is plain HTTP; beyond loopback HTTPS that requires an operator's client certificate (the federation CA)."""
     max_concurrent_rpcs: int = 256
-    """Calls and streams in progress beyond this are answered RESOURCE_EXHAUSTED, GATEWAY_AT_CAPACITY, at once
-    (COPAY_MAX_CONCURRENT_RPCS)."""
+    """Calls and streams in progress beyond this are answered RESOURCE_EXHAUSTED at once (COPAY_MAX_CONCURRENT_RPCS)."""
     max_calls_per_principal: int = 128
     """Unary calls in progress per region or operator (COPAY_MAX_CALLS_PER_PRINCIPAL), so one cannot take them all."""
     max_streams: int = 64

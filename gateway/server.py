@@ -77,10 +77,6 @@ def channel_options(settings: Settings) -> list[tuple[str, int]]:
         # A second process on the same port fails to bind instead of taking a share of the connections.
         ("grpc.so_reuseport", 0),
         ("grpc.max_allowed_incoming_connections", settings.max_connections),
-        # Calls on one connection at once (HTTP/2 MAX_CONCURRENT_STREAMS): what one principal may have in
-        # progress. A call is counted by the call stack only once its request has arrived; until then (a client
-        # that sends headers and nothing more) this, times the connections, is what bounds such calls.
-        ("grpc.max_concurrent_streams", settings.max_calls_per_principal + settings.max_streams_per_principal),
         ("grpc.server_handshake_timeout_ms", HANDSHAKE_TIMEOUT_MS),
         # Keepalive: ping idle clients every minute; refuse clients that ping
         # more than once per 10 s (two strikes, then GOAWAY).
@@ -150,9 +146,9 @@ async def serve(settings: Settings) -> int:
     await follow_control(db, admission, metrics, crl)  # the first state is in place before any call
     readiness = Readiness(db, _instant_checks(db, stopping))
     await readiness.check()  # /readyz answers from what it found from the first request on
-    limits = Limits(settings.max_concurrent_rpcs, settings.max_calls_per_principal, settings.max_streams,
-                    settings.max_streams_per_principal, settings.stream_max_seconds)
-    server = grpc.aio.server(options=channel_options(settings))  # the call stack counts calls in progress
+    limits = Limits(settings.max_calls_per_principal, settings.max_streams, settings.max_streams_per_principal,
+                    settings.stream_max_seconds)
+    server = grpc.aio.server(options=channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
     stack = CallStack(metrics, limits, admission)  # every method, wrapped: the server's one handler
     members, accounts = MembersServicer(db, hasher), AccountsServicer(db, hasher)
     bindings = BindingsServicer(db, hasher, in_force)

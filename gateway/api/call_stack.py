@@ -8,15 +8,10 @@
   certificate, or one of a region that is not registered or is disabled, is
   refused (gateway.api.admission); a certificate that names nobody may call
   nothing but ``Health/Check``;
-* budgets: calls and streams in progress, in all (``concurrent``: counted here
-  and refused with a reason, a log line and a metric, where gRPC's own
-  ``maximum_concurrent_rpcs`` would refuse unseen, and at a cost to every call
-  of a callback on its task; a call whose request has not arrived yet is
-  bounded per connection by HTTP/2: gateway.server.channel_options); unary
-  calls in flight per principal; streams (health ``Watch``, reflection) have a
-  budget of their own, in all and per principal, and end after
-  ``stream_max_seconds``, so that open streams can never take the slots that
-  calls need;
+* budgets: unary calls in flight per principal; streams (health ``Watch``,
+  reflection) have a budget of their own, in all and per principal, and end
+  after ``stream_max_seconds``, so that open streams can never take the slots
+  that calls need (gRPC's own limit, ``maximum_concurrent_rpcs``, counts both);
 * a Refusal becomes an AIP-193 status; a database that cannot take the call
   now (StoreUnavailable) answers UNAVAILABLE, one whose concurrent transactions kept winning
   past the retries (Conflict) ABORTED; any other error becomes INTERNAL,
@@ -58,8 +53,6 @@ OPEN_TO_ANYONE = "/grpc.health.v1.Health/Check"
 
 @dataclass(frozen=True)
 class Limits:
-    concurrent: int = 256
-    """Calls and streams in progress at once, in all; beyond it, GATEWAY_AT_CAPACITY."""
     calls_per_principal: int = 128
     """Unary calls in flight at once per principal (one region cannot take every slot)."""
     streams: int = 64
@@ -108,7 +101,6 @@ class CallStack(grpc.GenericRpcHandler):
         self._limits = limits
         self._admission = admission or Admission()
         self._calls = Budget(limits.calls_per_principal)
-        self._in_progress = 0  # calls and streams, against limits.concurrent
         self._streams = Budget(limits.streams_per_principal, limits.streams)
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
         self._generic: list[grpc.GenericRpcHandler] = []
@@ -161,15 +153,11 @@ class CallStack(grpc.GenericRpcHandler):
             principal = identity.principal if identity else None
             CALLER.set(principal)
             who, request, refusal = principal.text if principal else "", None, None
-            full = self._in_progress >= self._limits.concurrent
-            held = not full and self._calls.take(who)
-            if held:
-                self._in_progress += 1
+            held = self._calls.take(who)
             try:
                 if not held:
-                    raise self._at_capacity() if full else Refusal(
-                        Category.RESOURCE_EXHAUSTED, "TOO_MANY_CALLS", f"{who or 'this caller'} has "
-                        f"{self._limits.calls_per_principal} calls in flight already; retry later")
+                    raise Refusal(Category.RESOURCE_EXHAUSTED, "TOO_MANY_CALLS", f"{who or 'this caller'} has "
+                                  f"{self._limits.calls_per_principal} calls in flight already; retry later")
                 request = _parsed(parse, raw, method)
                 if identity is not None and (refused := self._admission.refusal(identity)) is not None:
                     raise refused
@@ -186,7 +174,6 @@ class CallStack(grpc.GenericRpcHandler):
             finally:
                 if held:
                     self._calls.give(who)
-                    self._in_progress -= 1
                 self._record(rpc, line, who, context, time.perf_counter() - started, refusal,
                              _request_id(request, has_id))
 
@@ -208,8 +195,6 @@ class CallStack(grpc.GenericRpcHandler):
             refusal = self._admission.refusal(identity) if identity is not None else None
             if refusal is None and principal is None:
                 refusal = unknown_principal()
-            elif refusal is None and self._in_progress >= self._limits.concurrent:
-                refusal = self._at_capacity()
             elif refusal is None and not self._streams.take(str(principal)):
                 refusal = Refusal(Category.RESOURCE_EXHAUSTED, "TOO_MANY_STREAMS", f"{principal} has "
                                   f"{self._limits.streams_per_principal} streams open already, or the gateway "
@@ -218,7 +203,6 @@ class CallStack(grpc.GenericRpcHandler):
                 self._record(rpc, line, principal.text if principal else "", context,
                              time.perf_counter() - started, refusal, None)
                 await context.abort_with_status(to_status(refusal))
-            self._in_progress += 1
             return principal, started
 
         def requests(given: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -229,7 +213,6 @@ class CallStack(grpc.GenericRpcHandler):
         def done(principal: Principal | None, context: grpc.aio.ServicerContext, started: float,
                  refusal: Refusal | None) -> None:
             self._streams.give(str(principal))
-            self._in_progress -= 1
             self._record(rpc, line, str(principal), context, time.perf_counter() - started, refusal, None)
 
         if inspect.isasyncgenfunction(behavior):
@@ -280,10 +263,6 @@ class CallStack(grpc.GenericRpcHandler):
                 done(principal, context, started, refusal)
 
         return written
-
-    def _at_capacity(self) -> Refusal:
-        return Refusal(Category.RESOURCE_EXHAUSTED, "GATEWAY_AT_CAPACITY", f"the gateway has "
-                       f"{self._limits.concurrent} calls and streams in progress, its limit; retry later")
 
     @staticmethod
     def _record(rpc: RpcMetrics, line: RpcLine, who: str, context: grpc.aio.ServicerContext, seconds: float,

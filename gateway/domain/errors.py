@@ -19,8 +19,6 @@ UNKNOWN_PRINCIPAL          UNAUTHENTICATED      certificate names no region or o
 TOO_MANY_CALLS             RESOURCE_EXHAUSTED   the caller has its share of calls in flight
 TOO_MANY_STREAMS           RESOURCE_EXHAUSTED   the caller, or the gateway, has its share of
                                                 streams open
-GATEWAY_AT_CAPACITY        RESOURCE_EXHAUSTED   the gateway has its limit of calls and streams
-                                                in progress (COPAY_MAX_CONCURRENT_RPCS)
 PRINCIPAL_NOT_ADMITTED     PERMISSION_DENIED    this kind of caller may not call the method
 REGION_NOT_CALLER          PERMISSION_DENIED    a region acting for another region's members
 MEMBER_NOT_FOUND           NOT_FOUND            no such member in the caller's own region

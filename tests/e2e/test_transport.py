@@ -47,6 +47,16 @@ def test_client_that_does_not_trust_the_server_is_refused(gateway):
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
+def test_calls_beyond_the_concurrency_limit_get_resource_exhausted(own_gateway):
+    gw = own_gateway(COPAY_MAX_CONCURRENT_RPCS="1")
+    watch = health_pb2_grpc.HealthStub(gw.channel()).Watch(health_pb2.HealthCheckRequest(), timeout=30)
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING  # holds the only slot
+    with pytest.raises(grpc.RpcError) as err:
+        gw.members().ListMembers(pb.ListMembersRequest(parent="regions/320300"), timeout=T)
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    watch.cancel()
+
+
 def test_oversized_message_is_refused(own_gateway):
     gw = own_gateway(COPAY_MAX_MESSAGE_BYTES="20000")
     huge = pb.BatchUpsertMembersRequest(parent="regions/320300", request_id="big",
