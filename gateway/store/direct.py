@@ -47,6 +47,7 @@ from gateway.store.postgres.queue import queues
 
 Processor = Callable[[Any], Any]
 Statement = tuple[Any, Any, bool]  # a _Plan or a combine.Combined (its .sql, .raw), its values, many or not
+Sent = tuple[str | bytes, Any, bool]  # the same as the driver takes it: a text (bytes: in $n), values, many
 TUPLES_OK = ExecStatus.TUPLES_OK
 
 
@@ -203,7 +204,7 @@ def _answer(cursor: Any) -> Answer:
     return Answer(cursor.fetchall() if cursor.description is not None else [], cursor.rowcount)
 
 
-def _run(driver: Any, work: list[tuple[Any, Any, bool]]) -> list[Answer]:
+def _run(driver: Any, work: list[Sent]) -> list[Answer]:
     """On a blocking connection (SQLite; PostgreSQL in threads); on PostgreSQL several statements go in a
     pipeline (SQLite gets one at a time)."""
     cursors: list[Any] = []
@@ -233,7 +234,7 @@ def _start(driver: Any, sql: str | bytes, values: Any, many: bool) -> Any:
     return cursor
 
 
-async def _run_async(driver: Any, work: list[tuple[Any, Any, bool]]) -> list[Answer]:
+async def _run_async(driver: Any, work: list[Sent]) -> list[Answer]:
     """The same on an asynchronous psycopg connection, awaited from a unit of work on the event loop
     (gateway.store.postgres.loop)."""
     cursors: list[Any] = []
@@ -270,10 +271,10 @@ async def _start_async(driver: Any, sql: str | bytes, values: Any, many: bool) -
     return cursor
 
 
-def _for_driver(work: list[Statement], postgres: bool) -> list[tuple[str | bytes, Any, bool]]:
+def _for_driver(work: list[Statement], postgres: bool) -> list[Sent]:
     """Each statement as the driver takes it: on PostgreSQL in ``$n`` placeholders with its values in order,
     where its text converts (gateway.store.postgres.placeholders); else its text and values as they are."""
-    sent: list[tuple[str | bytes, Any, bool]] = []
+    sent: list[Sent] = []
     for source, values, many in work:
         raw = source.raw if postgres else None
         if raw is None:
