@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
+from collections import Counter
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from gateway._proto.copay.v1 import diagnostics_pb2, diagnostics_pb2_grpc
 from gateway._proto.copay.v1 import members_pb2 as pb
 from gateway._proto.copay.v1 import members_pb2_grpc
 from tests.e2e.conftest import start_gateway
@@ -64,6 +67,30 @@ def test_oversized_message_is_refused(own_gateway):
     with pytest.raises(grpc.RpcError) as err:
         gw.members().BatchUpsertMembers(huge, timeout=T)
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_successes_beyond_the_log_budget_are_counted_and_every_call_accounted_for(own_gateway):
+    """COPAY_LOG_OK_LINES_PER_SECOND through the real server: of 20 quick successful calls, at most 2 a second
+    are written; the others are summed up per second (by the next line, a timer, or the clean stop); a
+    refusal among them is written whatever the budget."""
+    gw = own_gateway(COPAY_LOG_OK_LINES_PER_SECOND="2")
+    echo = diagnostics_pb2_grpc.DiagnosticsServiceStub(gw.channel())
+    for _ in range(20):
+        assert echo.Echo(diagnostics_pb2.EchoRequest(message="hi"), timeout=T).principal == "region/320300"
+    with pytest.raises(grpc.RpcError) as refused:
+        gw.members().GetMember(pb.GetMemberRequest(name="regions/320300/members/NOBODY"), timeout=T)
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+    assert gw.stop() == 0
+    entries = [json.loads(line) for line in gw.log().splitlines() if line.startswith("{")]
+    method = "/copay.v1.DiagnosticsService/Echo"
+    written = [e for e in entries if e.get("msg") == "rpc" and e.get("method") == method]
+    summed = [e for e in entries if e.get("msg") == "rpc lines not written"]
+    assert summed and all(e["method"] == method and e["code"] == "OK" for e in summed)
+    assert len(written) + sum(e["calls"] for e in summed) == 20
+    per_second = Counter(e["ts"][:19] for e in written)
+    assert max(per_second.values()) <= 2
+    assert [e["code"] for e in entries if e.get("msg") == "rpc" and e.get("method").endswith("/GetMember")] == \
+        ["NOT_FOUND"]
 
 
 def test_sigterm_turns_health_not_serving_and_exits_cleanly(own_gateway):
