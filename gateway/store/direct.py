@@ -18,7 +18,8 @@ Round trips (PostgreSQL). A write whose answer nobody reads (``queue``) is not
 sent at once: it waits in the connection's queue (gateway.store.postgres.queue)
 and goes with the next thing that needs an answer (a read, a statement through
 SQLAlchemy, or the COMMIT: gateway.store.postgres.transactions queues BEGIN and
-COMMIT too), all in one round trip (psycopg's pipeline mode). Reads known in
+COMMIT too), all in one round trip (pipeline mode: gateway.store.postgres.round_trip on
+the event loop, psycopg's in threads). Reads known in
 advance go together too (``together``). On the way, queued writes that may go
 as one statement do (one ``WITH``), and so do reads asked together (one ``UNION
 ALL``): the driver's cost is per statement (gateway.store.postgres.combine).
@@ -31,10 +32,9 @@ have; what is still queued when the connection goes back to the pool is dropped
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from psycopg import AsyncRawCursor, ProgrammingError, RawCursor
-from psycopg.pq import ExecStatus
+from psycopg import ProgrammingError, RawCursor
 from sqlalchemy import Connection, Delete, Insert, Select, Table, Update, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError, DBAPIError
@@ -42,13 +42,12 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.util import find_tables
 from sqlalchemy.util import await_only
 
-from gateway.store.postgres import combine, placeholders, queue
+from gateway.store.postgres import combine, placeholders, queue, round_trip
 from gateway.store.postgres.queue import queues
 
 Processor = Callable[[Any], Any]
 Statement = tuple[Any, Any, bool]  # a _Plan or a combine.Combined (its .sql, .raw), its values, many or not
 Sent = tuple[str | bytes, Any, bool]  # the same as the driver takes it: a text (bytes: in $n), values, many
-TUPLES_OK = ExecStatus.TUPLES_OK
 
 
 def send_queue(conn: Connection) -> None:
@@ -195,9 +194,7 @@ def together(conn: Connection, reads: Sequence[tuple[Direct, Mapping[str, Any]]]
     return answers
 
 
-class Answer(NamedTuple):
-    rows: list[Any]  # empty for a statement that returns none
-    count: int  # rows matched or returned
+Answer = round_trip.Answer
 
 
 def _answer(cursor: Any) -> Answer:
@@ -205,8 +202,8 @@ def _answer(cursor: Any) -> Answer:
 
 
 def _run(driver: Any, work: list[Sent]) -> list[Answer]:
-    """On a blocking connection (SQLite; PostgreSQL in threads); on PostgreSQL several statements go in a
-    pipeline (SQLite gets one at a time)."""
+    """On a blocking connection (SQLite; PostgreSQL in threads); on PostgreSQL several statements go in
+    psycopg's pipeline (SQLite gets one at a time)."""
     cursors: list[Any] = []
     try:
         if len(work) == 1:
@@ -230,43 +227,6 @@ def _start(driver: Any, sql: str | bytes, values: Any, many: bool) -> Any:
             cursor.execute(sql, values)
     except BaseException:
         cursor.close()
-        raise
-    return cursor
-
-
-async def _run_async(driver: Any, work: list[Sent]) -> list[Answer]:
-    """The same on an asynchronous psycopg connection, awaited from a unit of work on the event loop
-    (gateway.store.postgres.loop)."""
-    cursors: list[Any] = []
-    try:
-        if len(work) == 1:
-            cursors.append(await _start_async(driver, *work[0]))
-        else:
-            async with driver.pipeline():
-                for sql, values, many in work:
-                    cursors.append(await _start_async(driver, sql, values, many))
-        return [Answer(await cursor.fetchall() if _has_rows(cursor) else [], cursor.rowcount) for cursor in cursors]
-    finally:
-        for cursor in cursors:
-            await cursor.close()
-
-
-def _has_rows(cursor: Any) -> bool:
-    """``cursor.description is not None`` without the description, which psycopg builds anew, a ``Column``
-    for each column, at each ask."""
-    result = cursor.pgresult
-    return result is not None and (result.nfields > 0 or result.status == TUPLES_OK)
-
-
-async def _start_async(driver: Any, sql: str | bytes, values: Any, many: bool) -> Any:
-    cursor = AsyncRawCursor(driver) if isinstance(sql, bytes) else driver.cursor()
-    try:
-        if many:
-            await cursor.executemany(sql, values)
-        else:
-            await cursor.execute(sql, values)
-    except BaseException:
-        await cursor.close()
         raise
     return cursor
 
@@ -317,7 +277,8 @@ def _send(conn: Connection, batch: list[Statement]) -> list[Answer]:
     driver = conn.connection.driver_connection
     try:
         sent = _for_driver(work, queues(conn))
-        answers = await_only(_run_async(driver, sent)) if conn.dialect.is_async else _run(driver, sent)
+        answers = await_only(round_trip.run(driver, conn.info, sent)) if conn.dialect.is_async else \
+            _run(driver, sent)
     except dbapi.Error as error:
         lost = conn.dialect.is_disconnect(error, driver, None)
         if lost:  # as SQLAlchemy does: neither this connection nor the pool's older ones are used again

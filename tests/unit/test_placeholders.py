@@ -1,16 +1,22 @@
 """Statements turned into PostgreSQL's own placeholders once (gateway.store.postgres.placeholders): each name
 its number, a name used again the same one, ``%%`` a plain ``%``, and what it cannot be sure of left to the
 driver; the conversion is kept by the statement it belongs to, and a missing value is the driver's error.
-That psycopg's raw cursor then answers as before: every PostgreSQL test runs through it."""
+That psycopg's raw cursor then answers as before: every PostgreSQL test runs through it. Every statement of
+the gateway's converts: on the event loop nothing else can run (gateway.store.postgres.round_trip)."""
 
 from __future__ import annotations
+
+import gc
+import importlib
+import pkgutil
 
 import pytest
 from psycopg import ProgrammingError
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.dialects.sqlite import pysqlite
 
-from gateway.store.direct import _for_driver, _Plan
+import gateway
+from gateway.store.direct import Direct, _for_driver, _Plan
 from gateway.store.postgres.combine import Combined
 from gateway.store.postgres.placeholders import Raw
 from gateway.store.postgres.placeholders import convert as raw
@@ -50,3 +56,13 @@ def test_a_statement_keeps_its_conversion_and_a_missing_value_is_the_drivers_err
     assert _for_driver([(plan, values, False)], postgres=False) == [(plan.sql, values, False)]
     with pytest.raises(ProgrammingError, match="request_id"):
         _for_driver([(plan, {"caller": "region/420100"}, False)], postgres=True)
+
+
+def test_every_statement_of_the_gateway_converts():
+    for module in pkgutil.walk_packages(gateway.__path__, "gateway."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    statements = [o for o in gc.get_objects() if isinstance(o, Direct)]
+    assert len(statements) >= 20  # the modules' statements were found
+    dialect = psycopg.dialect()
+    assert [s.statement for s in statements if _Plan(s.statement, dialect, s._alone).raw is None] == []
