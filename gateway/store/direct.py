@@ -277,7 +277,7 @@ def _send(conn: Connection, batch: list[Statement]) -> list[Answer]:
     driver = conn.connection.driver_connection
     try:
         sent = _for_driver(work, queues(conn))
-        answers = await_only(round_trip.run(driver, conn.info, sent)) if conn.dialect.is_async else \
+        answers = await_only(round_trip.run(driver, conn.info[round_trip.STATE], sent)) if conn.dialect.is_async else \
             _run(driver, sent)
     except dbapi.Error as error:
         lost = conn.dialect.is_disconnect(error, driver, None)

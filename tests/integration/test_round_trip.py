@@ -11,8 +11,11 @@ from typing import Any, Awaitable, Callable
 
 import psycopg
 import pytest
-from sqlalchemy import make_url
+from sqlalchemy import Integer, literal, make_url, select
+from sqlalchemy.util import await_only, greenlet_spawn
 
+from gateway.store.db import make_loop_engine
+from gateway.store.direct import Direct
 from gateway.store.postgres import round_trip
 
 Work = list[tuple[Any, Any, bool]]
@@ -28,19 +31,17 @@ def data_segments_sent(conn: psycopg.AsyncConnection) -> int:
 
 
 def on_a_connection(fresh_postgres: Callable[[], str],
-                    body: Callable[[psycopg.AsyncConnection, dict[str, Any]], Awaitable[Any]],
-                    **settings: Any) -> Any:
-    """``body(connection, its info)`` on a new autocommit connection (as the event loop's engine keeps them)
-    to a new database, with a table ``t (k int primary key, v text)``."""
+                    body: Callable[[psycopg.AsyncConnection, round_trip.Prepared], Awaitable[Any]],
+                    threshold: int | None = 5) -> Any:
+    """``body(connection, what it prepared)`` on a new connection as the event loop's engine makes them
+    (autocommit, psycopg preparing nothing) to a new database, with a table ``t (k int primary key, v text)``."""
     url = make_url(fresh_postgres()).set(drivername="postgresql").render_as_string(hide_password=False)
 
     async def main() -> Any:
-        conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=True, prepare_threshold=None)
         try:
             await conn.execute("CREATE TABLE t (k int PRIMARY KEY, v text)")
-            for name, value in settings.items():
-                setattr(conn, name, value)
-            return await body(conn, {})
+            return await body(conn, round_trip.Prepared(threshold))
         finally:
             await conn.close()
 
@@ -48,7 +49,7 @@ def on_a_connection(fresh_postgres: Callable[[], str],
 
 
 async def prepared_names(conn: psycopg.AsyncConnection) -> list[str]:
-    cursor = await conn.execute("SELECT name FROM pg_prepared_statements ORDER BY name", prepare=False)
+    cursor = await conn.execute("SELECT name FROM pg_prepared_statements ORDER BY name")
     return [name for name, in await cursor.fetchall() if name.startswith("_copay_")]
 
 
@@ -57,7 +58,7 @@ INSERT, READ = b"INSERT INTO t (k, v) VALUES ($1, $2)", b"SELECT k, v, now() > '
 
 
 def test_a_round_trip_is_one_write_and_its_answers_come_in_order(fresh_postgres: Callable[[], str]) -> None:
-    async def body(conn: psycopg.AsyncConnection, info: dict[str, Any]) -> None:
+    async def body(conn: psycopg.AsyncConnection, info: round_trip.Prepared) -> None:
         work: Work = [(b"BEGIN", [], False), (INSERT, [1, "one"], False), (INSERT, [[2, None], [3, "三"]], True),
                       (READ, [2], False), (b"UPDATE t SET v = 'x' WHERE k > $1", [0], False), (b"COMMIT", [], False)]
         before = data_segments_sent(conn)
@@ -72,28 +73,32 @@ def test_a_round_trip_is_one_write_and_its_answers_come_in_order(fresh_postgres:
     on_a_connection(fresh_postgres, body)
 
 
-def test_statements_are_prepared_as_psycopg_prepares_its_own(fresh_postgres: Callable[[], str]) -> None:
-    """After ``prepare_threshold`` runs, within ``prepared_max``, under names of their own; not at all when the
-    threshold is None (an older PgBouncer in transaction pooling)."""
-    async def body(conn: psycopg.AsyncConnection, info: dict[str, Any]) -> list[list[str]]:
+def test_statements_are_prepared_as_psycopg_prepares_its_own(fresh_postgres: Callable[[], str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """After ``threshold`` runs, at most ``MOST`` at once (the least recently used closed), under names of
+    their own; not at all when the threshold is None (an older PgBouncer in transaction pooling)."""
+    async def body(conn: psycopg.AsyncConnection, info: round_trip.Prepared) -> list[list[str]]:
         seen = []
         for k in range(4):
             await round_trip.run(conn, info, [(READ, [k], False), (b"SELECT $1::int", [k], False)])
             seen.append(await prepared_names(conn))
-        assert [a.rows for a in await round_trip.run(conn, info, [(READ, [0], False), (b"SELECT $1::int", [7], False)])] \
-            == [[], [(7,)]]  # run prepared
-        await round_trip.run(conn, info, [(b"SELECT 1", [], False)] * 4)  # beyond prepared_max: never prepared
+        assert [a.rows for a in await round_trip.run(conn, info, [(b"SELECT $1::int", [7], False), (READ, [0], False)])] \
+            == [[(7,)], []]  # run prepared, the READ used last
+        await round_trip.run(conn, info, [(b"SELECT 1", [], False)] * 4)  # the one prepared longest ago goes
         seen.append(await prepared_names(conn))
         return seen
 
-    assert on_a_connection(fresh_postgres, body, prepare_threshold=2, prepared_max=2) == \
-        [[], [], ["_copay_0", "_copay_1"], ["_copay_0", "_copay_1"], ["_copay_0", "_copay_1"]]
-    assert on_a_connection(fresh_postgres, body, prepare_threshold=None) == [[]] * 5
-    assert on_a_connection(fresh_postgres, body, prepare_threshold=0, prepared_max=1) == [["_copay_0"]] * 5
+    monkeypatch.setattr(round_trip, "MOST", 2)
+    assert on_a_connection(fresh_postgres, body, 2) == \
+        [[], [], ["_copay_0", "_copay_1"], ["_copay_0", "_copay_1"], ["_copay_0", "_copay_2"]]  # _copay_1 closed
+    assert on_a_connection(fresh_postgres, body, None) == [[]] * 5
+    monkeypatch.setattr(round_trip, "MOST", 1)
+    assert on_a_connection(fresh_postgres, body, 0) == [["_copay_1"], ["_copay_3"], ["_copay_5"], ["_copay_7"],
+                                                       ["_copay_9"]]  # each pushes the one before out
 
 
 def test_an_error_is_psycopgs_and_nothing_after_it_runs(fresh_postgres: Callable[[], str]) -> None:
-    async def body(conn: psycopg.AsyncConnection, info: dict[str, Any]) -> None:
+    async def body(conn: psycopg.AsyncConnection, info: round_trip.Prepared) -> None:
         await round_trip.run(conn, info, [(INSERT, [1, "one"], False)])
         with pytest.raises(psycopg.errors.UniqueViolation):
             await round_trip.run(conn, info, [(b"BEGIN", [], False), (INSERT, [2, "two"], False),
@@ -112,4 +117,77 @@ def test_an_error_is_psycopgs_and_nothing_after_it_runs(fresh_postgres: Callable
             await round_trip.run(conn, info, [("SELECT %(k)s", {"k": 1}, False)])
         assert conn.pgconn.pipeline_status == 0
 
-    on_a_connection(fresh_postgres, body, prepare_threshold=0)
+    on_a_connection(fresh_postgres, body, 0)
+
+
+def test_statements_the_server_forgot_are_prepared_again(fresh_postgres: Callable[[], str]) -> None:
+    """A ``DEALLOCATE ALL`` from elsewhere: the next round trip that uses one fails, the one after prepares again."""
+    async def body(conn: psycopg.AsyncConnection, info: round_trip.Prepared) -> None:
+        await round_trip.run(conn, info, [(READ, [1], False)])
+        assert await prepared_names(conn) == ["_copay_0"]
+        await conn.execute("DEALLOCATE ALL")
+        with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+            await round_trip.run(conn, info, [(READ, [1], False)])
+        assert (await round_trip.run(conn, info, [(READ, [1], False)]))[0].rows == []
+        assert await prepared_names(conn) == ["_copay_1"]
+
+    on_a_connection(fresh_postgres, body, 0)
+
+
+def test_psycopgs_rollback_on_the_loops_engine_keeps_what_was_prepared(fresh_postgres: Callable[[], str]) -> None:
+    """psycopg, were it to prepare statements on the loop's connections, would drop every prepared statement
+    (``DEALLOCATE ALL``) at its rollback, as a unit of work cut short ends (gateway.store.postgres.engine)."""
+    engine = make_loop_engine(fresh_postgres(), 1)
+    one = Direct(select(literal(1, Integer).label("one")))
+
+    def body() -> None:
+        for _ in range(3):
+            with engine.connect() as conn:
+                for _ in range(8):
+                    assert one.first(conn, {}).one == 1
+                    conn.exec_driver_sql("SELECT 2")  # psycopg's own, more often than its threshold
+                driver = conn.connection.driver_connection
+                assert driver.prepare_threshold is None
+                conn.exec_driver_sql("BEGIN")
+                await_only(driver.rollback())
+                names = conn.exec_driver_sql("SELECT name FROM pg_prepared_statements").scalars().all()
+                assert names == ["_copay_0"]  # one's, after its fifth run
+
+    async def main() -> None:
+        try:
+            await greenlet_spawn(body)
+        finally:
+            await greenlet_spawn(engine.dispose)
+
+    asyncio.run(main())
+
+
+def test_a_round_trip_cut_while_it_sends_is_cancelled_and_the_connection_kept(fresh_postgres: Callable[[], str],
+                                                                            postgres_server: str) -> None:
+    """Cut while its statements are still being written (the server asleep in the first, the rest larger than
+    the sockets' buffers): the server's statement is cancelled, the rest sent and answered, the connection
+    still usable, outside the pipeline, its transaction failed; what it prepared is as the server says."""
+    async def body(conn: psycopg.AsyncConnection, info: round_trip.Prepared) -> None:
+        work: Work = [(b"BEGIN", [], False), (b"SELECT pg_sleep(60)", [], False),
+                      (INSERT, [1, "x" * 32_000_000], False)]
+        call = asyncio.ensure_future(round_trip.run(conn, info, work))
+        watcher = await psycopg.AsyncConnection.connect(
+            make_url(postgres_server).set(drivername="postgresql").render_as_string(hide_password=False),
+            autocommit=True)
+        try:
+            while not await (await watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")).fetchone() == (1,):
+                await asyncio.sleep(0.05)
+        finally:
+            await watcher.close()
+        assert not call.done()  # still writing: the server reads nothing while it sleeps
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert not conn.closed and conn.pgconn.pipeline_status == 0
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+        await conn.rollback()
+        assert await prepared_names(conn) == ["_copay_0", "_copay_1"]  # BEGIN's and the sleep's; the INSERT's aborted
+        assert (await round_trip.run(conn, info, [(INSERT, [1, "y"], False)]))[0].count == 1  # prepared again
+
+    on_a_connection(fresh_postgres, body, 0)

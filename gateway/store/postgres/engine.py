@@ -10,9 +10,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.store.direct import send_queue
-from gateway.store.postgres import queue
+from gateway.store.postgres import queue, round_trip
 
 IDLE = TransactionStatus.IDLE
+PSYCOPG_THRESHOLD = 5  # psycopg's prepare_threshold when none is given
 
 
 def make(url: URL, pool_size: int) -> Engine:
@@ -33,11 +34,18 @@ def make_on_loop(url: URL, pool_size: int) -> Engine:
     nor have SQLAlchemy ask the driver for a commit or a rollback that has nothing left to do: each of those
     is a wait on the loop, with a lock of the driver's, for no round trip (README, Benchmark). The pool's own
     rollback is off; ``_ended`` rolls back what a unit of work left open. Nothing else may use this engine:
-    ``engine.begin()`` on it would commit each statement alone."""
+    ``engine.begin()`` on it would commit each statement alone.
+
+    Statements are prepared on the server by gateway.store.postgres.round_trip, as ``prepare_threshold``
+    says, and not by psycopg, whose rollback would drop them all (``DEALLOCATE ALL``) along with its own."""
     url, connect_args = _prepare_threshold(url)
-    return _configured(create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True,
-                                           connect_args={**connect_args, "autocommit": True},
-                                           pool_reset_on_return=None).sync_engine, _ended)
+    threshold = connect_args.get("prepare_threshold", PSYCOPG_THRESHOLD)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True,
+                                 connect_args={"prepare_threshold": None, "autocommit": True},
+                                 pool_reset_on_return=None).sync_engine
+    event.listen(engine, "connect", lambda _, record: record.info.__setitem__(round_trip.STATE,
+                                                                              round_trip.Prepared(threshold)))
+    return _configured(engine, _ended)
 
 
 def _configured(engine: Engine, reset: Callable[..., None] | None = None) -> Engine:

@@ -4,44 +4,57 @@ psycopg's pipeline mode gives a round trip, not one write: each statement execut
 socket on its own, and the pipeline's end sends its Sync and then a flush request apart, each a system call,
 and on a database over loopback the kernel's work of delivering it as well (README, Benchmark: eight sends a
 settlement for two round trips). Here a unit of work's statements are queued in libpq's buffer through
-psycopg's public low-level interface (``psycopg.pq``: the connection's ``pgconn``, its ``Transformer`` for
+psycopg's public low-level interface (``psycopg.pq``: the connection's ``pgconn``, a ``Transformer`` for
 values and rows), and the Sync that ends them sends everything in one write; the answers are read as they
 come, waiting on the socket from the event loop.
 
 The rest is as psycopg would do it on the same connection: values adapted by the connection's adapters,
 rows in text loaded by its loaders, a server error raised as psycopg's exception of its SQLSTATE, the rows
-counted as psycopg's ``rowcount``. Statements are prepared on the server as psycopg prepares its own: once a
-connection has sent one ``prepare_threshold`` times (never when it is None, as behind an older PgBouncer in
-transaction pooling), at most ``prepared_max`` of them; under names of our own, so the two never meet.
-Prepared statements outlive a failed transaction, so one counts as prepared once its Parse succeeded; a
-name is never given twice (a Parse whose answer was not read, in a round trip cut short, may have succeeded).
+counted as psycopg's ``rowcount``, a round trip cut short (a cancelled call) cancelled on the server.
 
-A round trip cut short (a cancelled call) is cancelled on the server, as psycopg cancels its own statements."""
+Prepared statements. psycopg prepares nothing on these connections (gateway.store.postgres.engine): its
+rollback would then send ``DEALLOCATE ALL``, which drops ours too. This module prepares as psycopg would: a
+statement (its text and its values' types) once the connection has sent it ``threshold`` times (never when
+None, as behind an older PgBouncer in transaction pooling), at most ``MOST`` at once, the least recently
+used closed to make room; under names of its own, none given twice (a Parse whose answer was not read, in a
+round trip cut short, may have succeeded). A prepared statement outlives a failed transaction, so it counts
+once its Parse succeeded. If the server no longer knows one (a ``DEALLOCATE ALL`` or ``DISCARD ALL`` from
+elsewhere, or a migration that changed a column's type under it), that round trip fails and the connection
+forgets what it prepared, so the next one prepares again."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from typing import Any, NamedTuple, Sequence
 
-from psycopg import ProgrammingError, errors
+from psycopg import NotSupportedError, ProgrammingError, errors
 from psycopg.adapt import PyFormat, Transformer
-from psycopg.pq import ConnStatus, ExecStatus, Format, TransactionStatus
+from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, Format, TransactionStatus
 
 Key = tuple[bytes, tuple[int, ...]]  # a statement's text and its values' types: what the server prepares
 TEXT, AUTO = Format.TEXT, PyFormat.AUTO
-SYNC, FATAL, COMMAND_OK = ExecStatus.PIPELINE_SYNC, ExecStatus.FATAL_ERROR, ExecStatus.COMMAND_OK
+SYNC, COMMAND_OK = ExecStatus.PIPELINE_SYNC, ExecStatus.COMMAND_OK
+FAILED = {ExecStatus.FATAL_ERROR, ExecStatus.BAD_RESPONSE}
+COPYING = {ExecStatus.COPY_IN, ExecStatus.COPY_OUT, ExecStatus.COPY_BOTH}
 OK, ACTIVE = ConnStatus.OK, TransactionStatus.ACTIVE
+SQLSTATE = DiagnosticField.SQLSTATE
+UNKNOWN_NAME, STALE_PLAN = b"26000", b"0A000"  # no such prepared statement; "cached plan must not change result type"
+MOST = 100  # prepared statements a connection keeps (psycopg's own default)
+MOST_VALUES = 65_535  # in one statement, as the protocol counts them
 CANCEL_SECONDS = 5.0  # as psycopg waits for a cancelled statement
-STATE = "copay_prepared"  # in the connection's info: its _Prepared
+STATE = "copay_prepared"  # in the connection's info: its Prepared (gateway.store.postgres.engine puts it there)
 
 
-class _Prepared:
-    """What one connection has prepared, and how often it sent each statement not yet prepared (both bounded)."""
+class Prepared:
+    """What one connection has prepared, least recently used first, and how often it sent each statement not
+    yet prepared (both bounded)."""
 
-    def __init__(self) -> None:
-        self.names: dict[Key, bytes] = {}
+    def __init__(self, threshold: int | None) -> None:
+        self.threshold = threshold
+        self.names: OrderedDict[Key, bytes] = OrderedDict()
         self.seen: dict[Key, int] = {}
-        self.issued = 0  # names given to a Parse, whatever became of it: none is given twice
+        self.issued = 0
 
 
 class Answer(NamedTuple):
@@ -49,11 +62,9 @@ class Answer(NamedTuple):
     count: int  # rows matched or returned, as psycopg's rowcount (-1: the server gives no count)
 
 
-async def run(driver: Any, info: dict[str, Any], work: Sequence[tuple[bytes | str, Any, bool]]) -> list[Answer]:
+async def run(driver: Any, prepared: Prepared, work: Sequence[tuple[bytes | str, Any, bool]]) -> list[Answer]:
     """Runs each statement (a ``$n`` text, its values in order, many rows of them or one) in one round trip,
     in order; returns their answers, or raises the first error (the statements after it are not run)."""
-    prepared: _Prepared = info.get(STATE) or info.setdefault(STATE, _Prepared())
-    threshold, most = driver.prepare_threshold, driver.prepared_max
     tx = Transformer.from_context(driver)
     queries: list[tuple[Key, Sequence[Any], Sequence[Any]]] = []  # what to send, its values and their formats
     per_statement: list[int] = []
@@ -63,53 +74,81 @@ async def run(driver: Any, info: dict[str, Any], work: Sequence[tuple[bytes | st
                                    "not convert (gateway.store.postgres.placeholders)")
         rows = values if many else (values,)
         for row in rows:
+            if len(row) > MOST_VALUES:
+                raise ProgrammingError(f"a statement takes at most {MOST_VALUES} values; got {len(row)}")
             params = tx.dump_sequence(row, [AUTO] * len(row))
             queries.append(((sql, tx.types or ()), params, tx.formats or ()))
         per_statement.append(len(rows))
     pgconn = driver.pgconn
-    fresh: dict[Key, bytes] = {}  # prepared in this round trip, with the index of its Parse's results
-    parses: list[tuple[int, Key, bytes]] = []
+    upkeep: list[tuple[int, Key | None, bytes]] = []  # results of a Parse (its key) or a Close (None)
     pgconn.enter_pipeline_mode()
     synced = False
     try:
-        sent = 0
-        for key, params, formats in queries:
-            name = prepared.names.get(key) or fresh.get(key)
-            if name is None and threshold is not None and prepared.issued < most:
-                if (seen := prepared.seen.get(key, 0)) >= threshold:
-                    name = fresh[key] = b"_copay_%d" % prepared.issued
-                    prepared.issued += 1
-                    pgconn.send_prepare(name, key[0], param_types=key[1])
-                    parses.append((sent, key, name))
-                    sent += 1
-                elif seen or len(prepared.seen) < most:
-                    prepared.seen[key] = seen + 1
+        for position, (key, params, formats) in enumerate(queries):
+            name = _name(pgconn, prepared, key, upkeep, position + len(upkeep))
             if name is None:
                 pgconn.send_query_params(key[0], params, param_types=key[1], param_formats=formats,
                                          result_format=TEXT)
             else:
                 pgconn.send_query_prepared(name, params, param_formats=formats, result_format=TEXT)
-            sent += 1
         pgconn.pipeline_sync()
         synced = True
         await _flush(pgconn, driver.fileno())
         results = await _results(pgconn, driver.fileno())
     except BaseException:
+        for _, key, _ in upkeep:  # what was prepared here is not known: prepared again if the server agrees
+            if key is not None:
+                prepared.names.pop(key, None)
         await _abandon(driver, synced)
         raise
     pgconn.exit_pipeline_mode()
-    for index, key, name in parses:
-        if results[index][0].status == COMMAND_OK:
-            prepared.names[key] = name
-            prepared.seen.pop(key, None)
+    return _answers(driver, tx, prepared, results, upkeep, per_statement)
+
+
+def _name(pgconn: Any, prepared: Prepared, key: Key, upkeep: list[tuple[int, Key | None, bytes]],
+          index: int) -> bytes | None:
+    """The prepared statement to run ``key`` as (its Parse queued now, if it is time), or None to send it
+    whole. ``upkeep`` gets each Parse or Close queued, with the index of its results (``index``: the next)."""
+    names, threshold = prepared.names, prepared.threshold
+    if (name := names.get(key)) is not None:
+        names.move_to_end(key)
+        return name
+    if threshold is None:
+        return None
+    if (seen := prepared.seen.get(key, 0)) < threshold:
+        if len(prepared.seen) >= MOST and not seen:
+            prepared.seen.clear()
+        prepared.seen[key] = seen + 1
+        return None
+    prepared.seen.pop(key, None)
+    if len(names) >= MOST:  # the least recently used one goes
+        _, old = names.popitem(last=False)
+        pgconn.send_close_prepared(old)
+        upkeep.append((index, None, old))
+        index += 1
+    name = names[key] = b"_copay_%d" % prepared.issued  # taken back if its Parse fails
+    prepared.issued += 1
+    pgconn.send_prepare(name, key[0], param_types=key[1])
+    upkeep.append((index, key, name))
+    return name
+
+
+def _answers(driver: Any, tx: Transformer, prepared: Prepared, results: list[list[Any]],
+             upkeep: list[tuple[int, Key | None, bytes]], per_statement: list[int]) -> list[Answer]:
+    for index, key, name in upkeep:
+        if key is not None and results[index][0].status != COMMAND_OK:
+            prepared.names.pop(key, None)
     for result in (r for each in results for r in each):
-        if result.status == FATAL:
+        if result.status in FAILED:
+            if result.error_field(SQLSTATE) in (UNKNOWN_NAME, STALE_PLAN):
+                prepared.names.clear()
             raise errors.error_from_result(result, encoding=driver.info.encoding)
+    skipped = {index for index, _, _ in upkeep}
+    outcomes = iter(each for index, each in enumerate(results) if index not in skipped)
     answers: list[Answer] = []
-    parsed = {index for index, _, _ in parses}
-    outcomes = iter(each for index, each in enumerate(results) if index not in parsed)
     for count in per_statement:
-        rows, matched = [], 0
+        rows: list[Any] = []
+        matched = 0
         for _ in range(count):
             for result in next(outcomes):
                 if result.ntuples:
@@ -142,16 +181,18 @@ async def _results(pgconn: Any, fd: int) -> list[list[Any]]:
             current = []
         elif result.status == SYNC:
             return results
+        elif result.status in COPYING:  # libpq would give it again and again
+            raise NotSupportedError("COPY cannot be used in pipeline mode")
         else:
             current.append(result)
 
 
 async def _abandon(driver: Any, synced: bool) -> None:
     """A round trip cut short (its call cancelled, the connection lost). As psycopg does with its own
-    statements: the server is asked to cancel what it runs, and the answers are read up to the Sync, so the
-    connection is left as it was (its transaction failed, for the unit of work to roll back); if that is not
-    done within 5 s, is cut short again, or the Sync was never sent, the connection is closed instead (the
-    pool then drops it)."""
+    statements: the server is asked to cancel what it runs, and the rest is sent and the answers read up to
+    the Sync, so the connection is left as it was (its transaction failed, for the unit of work to roll
+    back); if that is not done within 5 s, is cut short again, or the Sync was never queued, the connection
+    is closed instead (the pool then drops it)."""
     pgconn = driver.pgconn
     if pgconn.status != OK:  # lost already
         return
@@ -160,10 +201,15 @@ async def _abandon(driver: Any, synced: bool) -> None:
             raise ConnectionAbortedError
         if pgconn.transaction_status == ACTIVE:
             await driver.cancel_safe(timeout=CANCEL_SECONDS)
-        await asyncio.wait_for(_results(pgconn, driver.fileno()), CANCEL_SECONDS)
+        await asyncio.wait_for(_drain(pgconn, driver.fileno()), CANCEL_SECONDS)
         pgconn.exit_pipeline_mode()
     except BaseException:
         pgconn.finish()
+
+
+async def _drain(pgconn: Any, fd: int) -> None:
+    await _flush(pgconn, fd)
+    await _results(pgconn, fd)
 
 
 async def _ready(fd: int, write: bool = False) -> None:
