@@ -31,7 +31,7 @@ def data_segments_sent(conn: psycopg.AsyncConnection) -> int:
 
 
 def on_a_connection(fresh_postgres: Callable[[], str],
-                    body: Callable[[psycopg.AsyncConnection, round_trip.Prepared], Awaitable[Any]],
+                    body: Callable[[psycopg.AsyncConnection, round_trip.State], Awaitable[Any]],
                     threshold: int | None = 5) -> Any:
     """``body(connection, what it prepared)`` on a new connection as the event loop's engine makes them
     (autocommit, psycopg preparing nothing) to a new database, with a table ``t (k int primary key, v text)``."""
@@ -41,7 +41,7 @@ def on_a_connection(fresh_postgres: Callable[[], str],
         conn = await psycopg.AsyncConnection.connect(url, autocommit=True, prepare_threshold=None)
         try:
             await conn.execute("CREATE TABLE t (k int PRIMARY KEY, v text)")
-            return await body(conn, round_trip.Prepared(threshold))
+            return await body(conn, round_trip.State(threshold))
         finally:
             await conn.close()
 
@@ -58,11 +58,11 @@ INSERT, READ = b"INSERT INTO t (k, v) VALUES ($1, $2)", b"SELECT k, v, now() > '
 
 
 def test_a_round_trip_is_one_write_and_its_answers_come_in_order(fresh_postgres: Callable[[], str]) -> None:
-    async def body(conn: psycopg.AsyncConnection, info: round_trip.Prepared) -> None:
+    async def body(conn: psycopg.AsyncConnection, state: round_trip.State) -> None:
         work: Work = [(b"BEGIN", [], False), (INSERT, [1, "one"], False), (INSERT, [[2, None], [3, "三"]], True),
                       (READ, [2], False), (b"UPDATE t SET v = 'x' WHERE k > $1", [0], False), (b"COMMIT", [], False)]
         before = data_segments_sent(conn)
-        answers = await round_trip.run(conn, info, work)
+        answers = await round_trip.run(conn, state, work)
         assert data_segments_sent(conn) - before == 1  # every statement and the Sync in one write
         assert [a.rows for a in answers] == [[], [], [], [(1, "one", True), (2, None, True)], [], []]
         assert [a.count for a in answers] == [-1, 1, 2, 2, 3, -1]
@@ -77,14 +77,14 @@ def test_statements_are_prepared_as_psycopg_prepares_its_own(fresh_postgres: Cal
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """After ``threshold`` runs, at most ``MOST`` at once (the least recently used closed), under names of
     their own; not at all when the threshold is None (an older PgBouncer in transaction pooling)."""
-    async def body(conn: psycopg.AsyncConnection, info: round_trip.Prepared) -> list[list[str]]:
+    async def body(conn: psycopg.AsyncConnection, state: round_trip.State) -> list[list[str]]:
         seen = []
         for k in range(4):
-            await round_trip.run(conn, info, [(READ, [k], False), (b"SELECT $1::int", [k], False)])
+            await round_trip.run(conn, state, [(READ, [k], False), (b"SELECT $1::int", [k], False)])
             seen.append(await prepared_names(conn))
-        assert [a.rows for a in await round_trip.run(conn, info, [(b"SELECT $1::int", [7], False), (READ, [0], False)])] \
+        assert [a.rows for a in await round_trip.run(conn, state, [(b"SELECT $1::int", [7], False), (READ, [0], False)])] \
             == [[(7,)], []]  # run prepared, the READ used last
-        await round_trip.run(conn, info, [(b"SELECT 1", [], False)] * 4)  # the one prepared longest ago goes
+        await round_trip.run(conn, state, [(b"SELECT 1", [], False)] * 4)  # the one prepared longest ago goes
         seen.append(await prepared_names(conn))
         return seen
 
@@ -98,23 +98,23 @@ def test_statements_are_prepared_as_psycopg_prepares_its_own(fresh_postgres: Cal
 
 
 def test_an_error_is_psycopgs_and_nothing_after_it_runs(fresh_postgres: Callable[[], str]) -> None:
-    async def body(conn: psycopg.AsyncConnection, info: round_trip.Prepared) -> None:
-        await round_trip.run(conn, info, [(INSERT, [1, "one"], False)])
+    async def body(conn: psycopg.AsyncConnection, state: round_trip.State) -> None:
+        await round_trip.run(conn, state, [(INSERT, [1, "one"], False)])
         with pytest.raises(psycopg.errors.UniqueViolation):
-            await round_trip.run(conn, info, [(b"BEGIN", [], False), (INSERT, [2, "two"], False),
+            await round_trip.run(conn, state, [(b"BEGIN", [], False), (INSERT, [2, "two"], False),
                                               (INSERT, [1, "again"], False), (INSERT, [3, "three"], False)])
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
         await conn.rollback()
         with pytest.raises(psycopg.errors.UndefinedTable):  # a Parse that fails: not counted as prepared
-            await round_trip.run(conn, info, [(LATER, [1], False), (INSERT, [4, "four"], False)])
+            await round_trip.run(conn, state, [(LATER, [1], False), (INSERT, [4, "four"], False)])
         assert await prepared_names(conn) == ["_copay_0", "_copay_1"]  # the INSERT's and BEGIN's, not _copay_2
         await conn.execute("CREATE TABLE later (k int)")
-        assert (await round_trip.run(conn, info, [(LATER, [1], False)]))[0].count == 0  # prepared now
-        await round_trip.run(conn, info, [(b"SELECT $1::text", ["ok"], False)])
+        assert (await round_trip.run(conn, state, [(LATER, [1], False)]))[0].count == 0  # prepared now
+        await round_trip.run(conn, state, [(b"SELECT $1::text", ["ok"], False)])
         assert await prepared_names(conn) == ["_copay_0", "_copay_1", "_copay_3", "_copay_4"]  # none given twice
-        assert [a.rows for a in await round_trip.run(conn, info, [(READ, [9], False)])][0][0][:2] == (1, "one")
+        assert [a.rows for a in await round_trip.run(conn, state, [(READ, [9], False)])][0][0][:2] == (1, "one")
         with pytest.raises(psycopg.ProgrammingError, match="placeholders"):  # a text that did not convert
-            await round_trip.run(conn, info, [("SELECT %(k)s", {"k": 1}, False)])
+            await round_trip.run(conn, state, [("SELECT %(k)s", {"k": 1}, False)])
         assert conn.pgconn.pipeline_status == 0
 
     on_a_connection(fresh_postgres, body, 0)
@@ -122,13 +122,13 @@ def test_an_error_is_psycopgs_and_nothing_after_it_runs(fresh_postgres: Callable
 
 def test_statements_the_server_forgot_are_prepared_again(fresh_postgres: Callable[[], str]) -> None:
     """A ``DEALLOCATE ALL`` from elsewhere: the next round trip that uses one fails, the one after prepares again."""
-    async def body(conn: psycopg.AsyncConnection, info: round_trip.Prepared) -> None:
-        await round_trip.run(conn, info, [(READ, [1], False)])
+    async def body(conn: psycopg.AsyncConnection, state: round_trip.State) -> None:
+        await round_trip.run(conn, state, [(READ, [1], False)])
         assert await prepared_names(conn) == ["_copay_0"]
         await conn.execute("DEALLOCATE ALL")
         with pytest.raises(psycopg.errors.InvalidSqlStatementName):
-            await round_trip.run(conn, info, [(READ, [1], False)])
-        assert (await round_trip.run(conn, info, [(READ, [1], False)]))[0].rows == []
+            await round_trip.run(conn, state, [(READ, [1], False)])
+        assert (await round_trip.run(conn, state, [(READ, [1], False)]))[0].rows == []
         assert await prepared_names(conn) == ["_copay_1"]
 
     on_a_connection(fresh_postgres, body, 0)
@@ -167,10 +167,10 @@ def test_a_round_trip_cut_while_it_sends_is_cancelled_and_the_connection_kept(fr
     """Cut while its statements are still being written (the server asleep in the first, the rest larger than
     the sockets' buffers): the server's statement is cancelled, the rest sent and answered, the connection
     still usable, outside the pipeline, its transaction failed; what it prepared is as the server says."""
-    async def body(conn: psycopg.AsyncConnection, info: round_trip.Prepared) -> None:
+    async def body(conn: psycopg.AsyncConnection, state: round_trip.State) -> None:
         work: Work = [(b"BEGIN", [], False), (b"SELECT pg_sleep(60)", [], False),
                       (INSERT, [1, "x" * 32_000_000], False)]
-        call = asyncio.ensure_future(round_trip.run(conn, info, work))
+        call = asyncio.ensure_future(round_trip.run(conn, state, work))
         watcher = await psycopg.AsyncConnection.connect(
             make_url(postgres_server).set(drivername="postgresql").render_as_string(hide_password=False),
             autocommit=True)
@@ -188,6 +188,6 @@ def test_a_round_trip_cut_while_it_sends_is_cancelled_and_the_connection_kept(fr
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
         await conn.rollback()
         assert await prepared_names(conn) == ["_copay_0", "_copay_1"]  # BEGIN's and the sleep's; the INSERT's aborted
-        assert (await round_trip.run(conn, info, [(INSERT, [1, "y"], False)]))[0].count == 1  # prepared again
+        assert (await round_trip.run(conn, state, [(INSERT, [1, "y"], False)]))[0].count == 1  # prepared again
 
     on_a_connection(fresh_postgres, body, 0)

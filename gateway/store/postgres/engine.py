@@ -44,7 +44,7 @@ def make_on_loop(url: URL, pool_size: int) -> Engine:
                                  connect_args={"prepare_threshold": None, "autocommit": True},
                                  pool_reset_on_return=None).sync_engine
     event.listen(engine, "connect", lambda _, record: record.info.__setitem__(round_trip.STATE,
-                                                                              round_trip.Prepared(threshold)))
+                                                                              round_trip.State(threshold)))
     return _configured(engine, _ended)
 
 

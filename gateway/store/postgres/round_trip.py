@@ -43,18 +43,20 @@ UNKNOWN_NAME, STALE_PLAN = b"26000", b"0A000"  # no such prepared statement; "ca
 MOST = 100  # prepared statements a connection keeps (psycopg's own default)
 MOST_VALUES = 65_535  # in one statement, as the protocol counts them
 CANCEL_SECONDS = 5.0  # as psycopg waits for a cancelled statement
-STATE = "copay_prepared"  # in the connection's info: its Prepared (gateway.store.postgres.engine puts it there)
+STATE = "copay_round_trips"  # in the connection's info: its State (gateway.store.postgres.engine puts it there)
 
 
-class Prepared:
-    """What one connection has prepared, least recently used first, and how often it sent each statement not
-    yet prepared (both bounded)."""
+class State:
+    """What the round trips keep of one connection: the statements it prepared, least recently used first;
+    how often it sent each statement not yet prepared (both bounded); its values' dumpers and rows' loaders,
+    found once (a psycopg cursor keeps them so too)."""
 
     def __init__(self, threshold: int | None) -> None:
         self.threshold = threshold
         self.names: OrderedDict[Key, bytes] = OrderedDict()
         self.seen: dict[Key, int] = {}
         self.issued = 0
+        self.tx: Transformer | None = None
 
 
 class Answer(NamedTuple):
@@ -62,10 +64,10 @@ class Answer(NamedTuple):
     count: int  # rows matched or returned, as psycopg's rowcount (-1: the server gives no count)
 
 
-async def run(driver: Any, prepared: Prepared, work: Sequence[tuple[bytes | str, Any, bool]]) -> list[Answer]:
+async def run(driver: Any, state: State, work: Sequence[tuple[bytes | str, Any, bool]]) -> list[Answer]:
     """Runs each statement (a ``$n`` text, its values in order, many rows of them or one) in one round trip,
     in order; returns their answers, or raises the first error (the statements after it are not run)."""
-    tx = Transformer.from_context(driver)
+    tx = state.tx = state.tx or Transformer.from_context(driver)
     queries: list[tuple[Key, Sequence[Any], Sequence[Any]]] = []  # what to send, its values and their formats
     per_statement: list[int] = []
     for sql, values, many in work:
@@ -85,7 +87,7 @@ async def run(driver: Any, prepared: Prepared, work: Sequence[tuple[bytes | str,
     synced = False
     try:
         for position, (key, params, formats) in enumerate(queries):
-            name = _name(pgconn, prepared, key, upkeep, position + len(upkeep))
+            name = _name(pgconn, state, key, upkeep, position + len(upkeep))
             if name is None:
                 pgconn.send_query_params(key[0], params, param_types=key[1], param_formats=formats,
                                          result_format=TEXT)
@@ -98,50 +100,50 @@ async def run(driver: Any, prepared: Prepared, work: Sequence[tuple[bytes | str,
     except BaseException:
         for _, key, _ in upkeep:  # what was prepared here is not known: prepared again if the server agrees
             if key is not None:
-                prepared.names.pop(key, None)
+                state.names.pop(key, None)
         await _abandon(driver, synced)
         raise
     pgconn.exit_pipeline_mode()
-    return _answers(driver, tx, prepared, results, upkeep, per_statement)
+    return _answers(driver, tx, state, results, upkeep, per_statement)
 
 
-def _name(pgconn: Any, prepared: Prepared, key: Key, upkeep: list[tuple[int, Key | None, bytes]],
+def _name(pgconn: Any, state: State, key: Key, upkeep: list[tuple[int, Key | None, bytes]],
           index: int) -> bytes | None:
     """The prepared statement to run ``key`` as (its Parse queued now, if it is time), or None to send it
     whole. ``upkeep`` gets each Parse or Close queued, with the index of its results (``index``: the next)."""
-    names, threshold = prepared.names, prepared.threshold
+    names, threshold = state.names, state.threshold
     if (name := names.get(key)) is not None:
         names.move_to_end(key)
         return name
     if threshold is None:
         return None
-    if (seen := prepared.seen.get(key, 0)) < threshold:
-        if len(prepared.seen) >= MOST and not seen:
-            prepared.seen.clear()
-        prepared.seen[key] = seen + 1
+    if (seen := state.seen.get(key, 0)) < threshold:
+        if len(state.seen) >= MOST and not seen:
+            state.seen.clear()
+        state.seen[key] = seen + 1
         return None
-    prepared.seen.pop(key, None)
+    state.seen.pop(key, None)
     if len(names) >= MOST:  # the least recently used one goes
         _, old = names.popitem(last=False)
         pgconn.send_close_prepared(old)
         upkeep.append((index, None, old))
         index += 1
-    name = names[key] = b"_copay_%d" % prepared.issued  # taken back if its Parse fails
-    prepared.issued += 1
+    name = names[key] = b"_copay_%d" % state.issued  # taken back if its Parse fails
+    state.issued += 1
     pgconn.send_prepare(name, key[0], param_types=key[1])
     upkeep.append((index, key, name))
     return name
 
 
-def _answers(driver: Any, tx: Transformer, prepared: Prepared, results: list[list[Any]],
+def _answers(driver: Any, tx: Transformer, state: State, results: list[list[Any]],
              upkeep: list[tuple[int, Key | None, bytes]], per_statement: list[int]) -> list[Answer]:
     for index, key, name in upkeep:
         if key is not None and results[index][0].status != COMMAND_OK:
-            prepared.names.pop(key, None)
+            state.names.pop(key, None)
     for result in (r for each in results for r in each):
         if result.status in FAILED:
             if result.error_field(SQLSTATE) in (UNKNOWN_NAME, STALE_PLAN):
-                prepared.names.clear()
+                state.names.clear()
             raise errors.error_from_result(result, encoding=driver.info.encoding)
     skipped = {index for index, _, _ in upkeep}
     outcomes = iter(each for index, each in enumerate(results) if index not in skipped)
