@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import time
 from typing import Any, Awaitable, Callable
 
 import psycopg
@@ -66,6 +67,7 @@ def test_a_round_trip_is_one_write_and_its_answers_come_in_order(fresh_postgres:
         assert data_segments_sent(conn) - before == 1  # every statement and the Sync in one write
         assert [a.rows for a in answers] == [[], [], [], [(1, "one", True), (2, None, True)], [], []]
         assert [a.count for a in answers] == [-1, 1, 2, 2, 3, -1]
+        assert state.tx is not None and state.tx.pgresult is None  # the rows are not kept with the connection
         assert conn.pgconn.pipeline_status == 0 and conn.info.transaction_status == 0  # out of the pipeline, idle
         cursor = await conn.execute("SELECT k, v FROM t ORDER BY k")
         assert await cursor.fetchall() == [(1, "x"), (2, "x"), (3, "x")]
@@ -84,7 +86,8 @@ def test_statements_are_prepared_as_psycopg_prepares_its_own(fresh_postgres: Cal
             seen.append(await prepared_names(conn))
         assert [a.rows for a in await round_trip.run(conn, state, [(b"SELECT $1::int", [7], False), (READ, [0], False)])] \
             == [[(7,)], []]  # run prepared, the READ used last
-        await round_trip.run(conn, state, [(b"SELECT 1", [], False)] * 4)  # the one prepared longest ago goes
+        assert [a.rows for a in await round_trip.run(conn, state, [(b"SELECT 1", [], False)] * 4)] == [[(1,)]] * 4
+        # the one used longest ago made room
         seen.append(await prepared_names(conn))
         return seen
 
@@ -93,8 +96,8 @@ def test_statements_are_prepared_as_psycopg_prepares_its_own(fresh_postgres: Cal
         [[], [], ["_copay_0", "_copay_1"], ["_copay_0", "_copay_1"], ["_copay_0", "_copay_2"]]  # _copay_1 closed
     assert on_a_connection(fresh_postgres, body, None) == [[]] * 5
     monkeypatch.setattr(round_trip, "MOST", 1)
-    assert on_a_connection(fresh_postgres, body, 0) == [["_copay_1"], ["_copay_3"], ["_copay_5"], ["_copay_7"],
-                                                       ["_copay_9"]]  # each pushes the one before out
+    assert on_a_connection(fresh_postgres, body, 0) == [["_copay_1"], ["_copay_2"], ["_copay_3"], ["_copay_4"],
+                                                       ["_copay_6"]]  # each pushes the one before out
 
 
 def test_an_error_is_psycopgs_and_nothing_after_it_runs(fresh_postgres: Callable[[], str]) -> None:
@@ -174,9 +177,11 @@ def test_a_round_trip_cut_while_it_sends_is_cancelled_and_the_connection_kept(fr
         watcher = await psycopg.AsyncConnection.connect(
             make_url(postgres_server).set(drivername="postgresql").render_as_string(hide_password=False),
             autocommit=True)
+        deadline = time.monotonic() + 30
         try:
-            while not await (await watcher.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")).fetchone() == (1,):
+            while await (await watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND "
+                                               "wait_event = 'PgSleep'", (conn.info.backend_pid,))).fetchone() != (1,):
+                assert time.monotonic() < deadline, "the round trip never reached its sleep"
                 await asyncio.sleep(0.05)
         finally:
             await watcher.close()
@@ -189,5 +194,42 @@ def test_a_round_trip_cut_while_it_sends_is_cancelled_and_the_connection_kept(fr
         await conn.rollback()
         assert await prepared_names(conn) == ["_copay_0", "_copay_1"]  # BEGIN's and the sleep's; the INSERT's aborted
         assert (await round_trip.run(conn, state, [(INSERT, [1, "y"], False)]))[0].count == 1  # prepared again
+        assert await prepared_names(conn) == ["_copay_3"]  # the cut round trip's closed first
 
     on_a_connection(fresh_postgres, body, 0)
+
+
+def test_a_name_the_server_may_still_hold_is_closed_until_it_confirms(fresh_postgres: Callable[[], str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Room made for a statement in a round trip that then fails: its Close was not run, so the next round
+    trip closes it first; a statement whose plan went stale under a migration fails once, then is prepared
+    again and the stale one closed."""
+    monkeypatch.setattr(round_trip, "MOST", 1)
+
+    async def body(conn: psycopg.AsyncConnection, state: round_trip.State) -> None:
+        await round_trip.run(conn, state, [(INSERT, [1, "one"], False)])
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            await round_trip.run(conn, state, [(INSERT, [1, "again"], False), (READ, [1], False)])
+        assert await prepared_names(conn) == ["_copay_0"]  # room was made for READ, whose Parse did not run
+        monkeypatch.setattr(round_trip, "MOST", 100)
+        assert (await round_trip.run(conn, state, [(b"SELECT * FROM t", [], False)]))[0].rows == [(1, "one")]
+        assert await prepared_names(conn) == ["_copay_2"]
+        await conn.execute("ALTER TABLE t ADD COLUMN w int")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="cached plan"):
+            await round_trip.run(conn, state, [(b"SELECT * FROM t", [], False)])
+        assert (await round_trip.run(conn, state, [(b"SELECT * FROM t", [], False)]))[0].rows == [(1, "one", None)]
+        assert await prepared_names(conn) == ["_copay_3"] and not state.closing
+
+    on_a_connection(fresh_postgres, body, 0)
+
+
+def test_counts_of_statements_not_yet_prepared_are_bounded(fresh_postgres: Callable[[], str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(round_trip, "MOST", 2)
+
+    async def body(conn: psycopg.AsyncConnection, state: round_trip.State) -> None:
+        for k in range(3):
+            await round_trip.run(conn, state, [(b"SELECT %d" % k, [], False)])
+        assert [text for text, _ in state.seen] == [b"SELECT 1", b"SELECT 2"]  # the count kept longest went
+
+    on_a_connection(fresh_postgres, body)

@@ -16,11 +16,13 @@ Prepared statements. psycopg prepares nothing on these connections (gateway.stor
 rollback would then send ``DEALLOCATE ALL``, which drops ours too. This module prepares as psycopg would: a
 statement (its text and its values' types) once the connection has sent it ``threshold`` times (never when
 None, as behind an older PgBouncer in transaction pooling), at most ``MOST`` at once, the least recently
-used closed to make room; under names of its own, none given twice (a Parse whose answer was not read, in a
-round trip cut short, may have succeeded). A prepared statement outlives a failed transaction, so it counts
-once its Parse succeeded. If the server no longer knows one (a ``DEALLOCATE ALL`` or ``DISCARD ALL`` from
-elsewhere, or a migration that changed a column's type under it), that round trip fails and the connection
-forgets what it prepared, so the next one prepares again."""
+used closed to make room; under names of its own, none given twice. A prepared statement outlives a failed
+transaction, so it counts once its Parse succeeded. A name the server may hold and the connection no longer
+uses (made room for, its Parse's answer not read in a round trip cut short, its plan stale) is closed at the
+start of the next round trip, where nothing can fail it, or again until the server confirms; while 100 wait,
+nothing more is prepared. If the server no longer knows one (a ``DEALLOCATE ALL`` or ``DISCARD ALL`` from
+elsewhere) or its plan is stale (a migration changed a column's type under it), that round trip fails and the
+statement is prepared again the next time."""
 
 from __future__ import annotations
 
@@ -39,7 +41,9 @@ FAILED = {ExecStatus.FATAL_ERROR, ExecStatus.BAD_RESPONSE}
 COPYING = {ExecStatus.COPY_IN, ExecStatus.COPY_OUT, ExecStatus.COPY_BOTH}
 OK, ACTIVE = ConnStatus.OK, TransactionStatus.ACTIVE
 SQLSTATE = DiagnosticField.SQLSTATE
-UNKNOWN_NAME, STALE_PLAN = b"26000", b"0A000"  # no such prepared statement; "cached plan must not change result type"
+FORGOTTEN = {b"26000", b"0A000"}  # no such prepared statement; "cached plan must not change result type" (and
+# other features not supported: the statement is then prepared again, no harm)
+QUERY, PARSE, CLOSE = 0, 1, 2  # what sent a result
 MOST = 100  # prepared statements a connection keeps (psycopg's own default)
 MOST_VALUES = 65_535  # in one statement, as the protocol counts them
 CANCEL_SECONDS = 5.0  # as psycopg waits for a cancelled statement
@@ -48,13 +52,14 @@ STATE = "copay_round_trips"  # in the connection's info: its State (gateway.stor
 
 class State:
     """What the round trips keep of one connection: the statements it prepared, least recently used first;
-    how often it sent each statement not yet prepared (both bounded); its values' dumpers and rows' loaders,
-    found once (a psycopg cursor keeps them so too)."""
+    how often it sent each statement not yet prepared; the names to close (all three bounded); its values'
+    dumpers and rows' loaders, found once (a psycopg cursor keeps them so too)."""
 
     def __init__(self, threshold: int | None) -> None:
         self.threshold = threshold
         self.names: OrderedDict[Key, bytes] = OrderedDict()
         self.seen: dict[Key, int] = {}
+        self.closing: dict[bytes, None] = {}  # names the server may hold and this connection no longer uses
         self.issued = 0
         self.tx: Transformer | None = None
 
@@ -82,71 +87,87 @@ async def run(driver: Any, state: State, work: Sequence[tuple[bytes | str, Any, 
             queries.append(((sql, tx.types or ()), params, tx.formats or ()))
         per_statement.append(len(rows))
     pgconn = driver.pgconn
-    upkeep: list[tuple[int, Key | None, bytes]] = []  # results of a Parse (its key) or a Close (None)
+    sent: list[tuple[int, Key | None, bytes | None]] = []  # what made each result: its kind, key and name
     pgconn.enter_pipeline_mode()
     synced = False
     try:
-        for position, (key, params, formats) in enumerate(queries):
-            name = _name(pgconn, state, key, upkeep, position + len(upkeep))
+        earlier = list(state.closing)  # first, where nothing before them can fail them
+        for name in earlier:
+            _close(pgconn, name, sent)
+        for key, params, formats in queries:
+            name = _name(pgconn, state, key, sent)
             if name is None:
                 pgconn.send_query_params(key[0], params, param_types=key[1], param_formats=formats,
                                          result_format=TEXT)
             else:
                 pgconn.send_query_prepared(name, params, param_formats=formats, result_format=TEXT)
+            sent.append((QUERY, key, name))
+        for name in list(state.closing)[len(earlier):]:  # made room for others here: closed after their last use
+            _close(pgconn, name, sent)
         pgconn.pipeline_sync()
         synced = True
         await _flush(pgconn, driver.fileno())
         results = await _results(pgconn, driver.fileno())
     except BaseException:
-        for _, key, _ in upkeep:  # what was prepared here is not known: prepared again if the server agrees
-            if key is not None:
-                state.names.pop(key, None)
+        for kind, key, name in sent:  # the server may have these: forgotten here, closed by a later round trip
+            if kind == PARSE and state.names.get(key) == name:  # type: ignore[arg-type]
+                del state.names[key]  # type: ignore[arg-type]
+                state.closing[name] = None  # type: ignore[index]
         await _abandon(driver, synced)
         raise
     pgconn.exit_pipeline_mode()
-    return _answers(driver, tx, state, results, upkeep, per_statement)
+    try:
+        return _answers(driver, tx, state, sent, results, per_statement)
+    finally:
+        tx.set_pgresult(None)  # the last rows are not kept with the connection
 
 
-def _name(pgconn: Any, state: State, key: Key, upkeep: list[tuple[int, Key | None, bytes]],
-          index: int) -> bytes | None:
+def _close(pgconn: Any, name: bytes, sent: list[tuple[int, Key | None, bytes | None]]) -> None:
+    pgconn.send_close_prepared(name)
+    sent.append((CLOSE, None, name))
+
+
+def _name(pgconn: Any, state: State, key: Key, sent: list[tuple[int, Key | None, bytes | None]]) -> bytes | None:
     """The prepared statement to run ``key`` as (its Parse queued now, if it is time), or None to send it
-    whole. ``upkeep`` gets each Parse or Close queued, with the index of its results (``index``: the next)."""
+    whole. A Parse queued goes in ``sent``."""
     names, threshold = state.names, state.threshold
     if (name := names.get(key)) is not None:
         names.move_to_end(key)
         return name
-    if threshold is None:
+    if threshold is None or len(state.closing) >= MOST:  # none, or too many the server may still hold
         return None
-    if (seen := state.seen.get(key, 0)) < threshold:
-        if len(state.seen) >= MOST and not seen:
-            state.seen.clear()
+    seen = state.seen.get(key, 0)
+    if seen < threshold:
+        if not seen and len(state.seen) >= MOST:  # the count kept longest goes
+            del state.seen[next(iter(state.seen))]
         state.seen[key] = seen + 1
         return None
     state.seen.pop(key, None)
-    if len(names) >= MOST:  # the least recently used one goes
-        _, old = names.popitem(last=False)
-        pgconn.send_close_prepared(old)
-        upkeep.append((index, None, old))
-        index += 1
+    if len(names) >= MOST:  # the one used least recently makes room
+        state.closing[names.popitem(last=False)[1]] = None
     name = names[key] = b"_copay_%d" % state.issued  # taken back if its Parse fails
     state.issued += 1
     pgconn.send_prepare(name, key[0], param_types=key[1])
-    upkeep.append((index, key, name))
+    sent.append((PARSE, key, name))
     return name
 
 
-def _answers(driver: Any, tx: Transformer, state: State, results: list[list[Any]],
-             upkeep: list[tuple[int, Key | None, bytes]], per_statement: list[int]) -> list[Answer]:
-    for index, key, name in upkeep:
-        if key is not None and results[index][0].status != COMMAND_OK:
-            state.names.pop(key, None)
-    for result in (r for each in results for r in each):
-        if result.status in FAILED:
-            if result.error_field(SQLSTATE) in (UNKNOWN_NAME, STALE_PLAN):
-                state.names.clear()
-            raise errors.error_from_result(result, encoding=driver.info.encoding)
-    skipped = {index for index, _, _ in upkeep}
-    outcomes = iter(each for index, each in enumerate(results) if index not in skipped)
+def _answers(driver: Any, tx: Transformer, state: State, sent: list[tuple[int, Key | None, bytes | None]],
+             results: list[list[Any]], per_statement: list[int]) -> list[Answer]:
+    for (kind, key, name), each in zip(sent, results):
+        if kind == PARSE and each[0].status != COMMAND_OK and state.names.get(key) == name:  # type: ignore[arg-type]
+            del state.names[key]  # type: ignore[arg-type]
+        elif kind == CLOSE and each[0].status == COMMAND_OK:
+            state.closing.pop(name, None)  # type: ignore[arg-type]
+    for (kind, key, name), each in zip(sent, results):
+        for result in each:
+            if result.status in FAILED:
+                if kind == QUERY and name is not None and result.error_field(SQLSTATE) in FORGOTTEN \
+                        and state.names.get(key) == name:  # type: ignore[arg-type]
+                    del state.names[key]  # type: ignore[arg-type]  # prepared again next time
+                    state.closing[name] = None
+                raise errors.error_from_result(result, encoding=driver.info.encoding)
+    outcomes = iter(each for (kind, _, _), each in zip(sent, results) if kind == QUERY)
     answers: list[Answer] = []
     for count in per_statement:
         rows: list[Any] = []
