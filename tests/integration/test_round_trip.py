@@ -55,7 +55,8 @@ async def prepared_names(conn: psycopg.AsyncConnection) -> list[str]:
 
 
 LATER = b"SELECT * FROM later WHERE k = $1"
-INSERT, READ = b"INSERT INTO t (k, v) VALUES ($1, $2)", b"SELECT k, v, now() > '2000-01-01' FROM t WHERE k <= $1 ORDER BY k"
+INSERT = b"INSERT INTO t (k, v) VALUES ($1, $2)"
+READ = b"SELECT k, v, now() > '2000-01-01' FROM t WHERE k <= $1 ORDER BY k"
 
 
 def test_a_round_trip_is_one_write_and_its_answers_come_in_order(fresh_postgres: Callable[[], str]) -> None:
@@ -84,8 +85,8 @@ def test_statements_are_prepared_as_psycopg_prepares_its_own(fresh_postgres: Cal
         for k in range(4):
             await round_trip.run(conn, state, [(READ, [k], False), (b"SELECT $1::int", [k], False)])
             seen.append(await prepared_names(conn))
-        assert [a.rows for a in await round_trip.run(conn, state, [(b"SELECT $1::int", [7], False), (READ, [0], False)])] \
-            == [[(7,)], []]  # run prepared, the READ used last
+        answers = await round_trip.run(conn, state, [(b"SELECT $1::int", [7], False), (READ, [0], False)])
+        assert [a.rows for a in answers] == [[(7,)], []]  # run prepared, the READ used last
         assert [a.rows for a in await round_trip.run(conn, state, [(b"SELECT 1", [], False)] * 4)] == [[(1,)]] * 4
         # the one used longest ago made room
         seen.append(await prepared_names(conn))

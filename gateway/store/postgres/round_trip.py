@@ -18,9 +18,9 @@ statement (its text and its values' types) once the connection has sent it ``thr
 None, as behind an older PgBouncer in transaction pooling), at most ``MOST`` at once, the least recently
 used closed to make room; under names of its own, none given twice. A prepared statement outlives a failed
 transaction, so it counts once its Parse succeeded. A name the server may hold and the connection no longer
-uses (made room for, its Parse's answer not read in a round trip cut short, its plan stale) is closed at the
-start of the next round trip, where nothing can fail it, or again until the server confirms; while 100 wait,
-nothing more is prepared. If the server no longer knows one (a ``DEALLOCATE ALL`` or ``DISCARD ALL`` from
+uses (made room for, its Parse's answer not read in a round trip cut short, its plan stale) is closed: at
+the end of the round trip that made room for another (after its last use there), else at the start of the
+next, where nothing can fail it, until the server confirms; while ``MOST`` wait, nothing more is prepared. If the server no longer knows one (a ``DEALLOCATE ALL`` or ``DISCARD ALL`` from
 elsewhere) or its plan is stale (a migration changed a column's type under it), that round trip fails and the
 statement is prepared again the next time."""
 
