@@ -34,7 +34,7 @@ def data_segments_sent(conn: psycopg.AsyncConnection) -> int:
 def on_a_connection(fresh_postgres: Callable[[], str],
                     body: Callable[[psycopg.AsyncConnection, round_trip.State], Awaitable[Any]],
                     threshold: int | None = 5) -> Any:
-    """``body(connection, what it prepared)`` on a new connection as the event loop's engine makes them
+    """``body(connection, its round trips' state)`` on a new connection as the event loop's engine makes them
     (autocommit, psycopg preparing nothing) to a new database, with a table ``t (k int primary key, v text)``."""
     url = make_url(fresh_postgres()).set(drivername="postgresql").render_as_string(hide_password=False)
 
