@@ -3,6 +3,8 @@ gRPC), and what a test reads of the database beside them."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any, Awaitable, Callable
 
 from sqlalchemy import Engine, text
@@ -24,6 +26,14 @@ CALLER = Principal(Kind.REGION, world.REGION)
 def scalar(engine: Engine, sql: str) -> Any:
     with engine.connect() as conn:
         return conn.execute(text(sql)).scalar_one()
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Until ``check()`` holds, 20 s at most (then fails, saying ``what``)."""
+    deadline = time.monotonic() + 20
+    while not await check():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.01)
 
 
 def waiting_on_locks(engine: Engine) -> int:

@@ -7,8 +7,7 @@ gives the pool its slot back; that rollback is not attempted where SQLAlchemy sa
 from __future__ import annotations
 
 import asyncio
-import time
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import psycopg
 import pytest
@@ -25,18 +24,11 @@ from gateway.store.postgres.engine import _as_it_came
 from gateway.store.postgres.loop import LoopRunner
 from gateway.store.tables import share_accounts
 from gateway.store.unit_of_work import factory
-from tests.integration.on_loop import scalar, settlements, waiting_on_locks
+from tests.integration.on_loop import scalar, settlements, until, waiting_on_locks
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 SLEEP = Direct(select(func.pg_sleep(30).label("slept")))
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + 20
-    while not await check():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.01)
 
 
 def test_a_settlement_cut_while_it_waits_on_a_locked_row_writes_nothing(database_url: str,

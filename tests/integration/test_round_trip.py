@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import time
 from typing import Any, Awaitable, Callable
 
 import psycopg
@@ -18,6 +17,7 @@ from sqlalchemy.util import await_only, greenlet_spawn
 from gateway.store.db import make_loop_engine
 from gateway.store.direct import Direct
 from gateway.store.postgres import round_trip
+from tests.integration.on_loop import until
 
 Work = list[tuple[Any, Any, bool]]
 
@@ -31,12 +31,16 @@ def data_segments_sent(conn: psycopg.AsyncConnection) -> int:
             sock.detach()
 
 
+def libpq_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def on_a_connection(fresh_postgres: Callable[[], str],
                     body: Callable[[psycopg.AsyncConnection, round_trip.State], Awaitable[Any]],
                     threshold: int | None = 5) -> Any:
     """``body(connection, its round trips' state)`` on a new connection as the event loop's engine makes them
     (autocommit, psycopg preparing nothing) to a new database, with a table ``t (k int primary key, v text)``."""
-    url = make_url(fresh_postgres()).set(drivername="postgresql").render_as_string(hide_password=False)
+    url = libpq_url(fresh_postgres())
 
     async def main() -> Any:
         conn = await psycopg.AsyncConnection.connect(url, autocommit=True, prepare_threshold=None)
@@ -175,15 +179,15 @@ def test_a_round_trip_cut_while_it_sends_is_cancelled_and_the_connection_kept(fr
         work: Work = [(b"BEGIN", [], False), (b"SELECT pg_sleep(60)", [], False),
                       (INSERT, [1, "x" * 32_000_000], False)]
         call = asyncio.ensure_future(round_trip.run(conn, state, work))
-        watcher = await psycopg.AsyncConnection.connect(
-            make_url(postgres_server).set(drivername="postgresql").render_as_string(hide_password=False),
-            autocommit=True)
-        deadline = time.monotonic() + 30
+        watcher = await psycopg.AsyncConnection.connect(libpq_url(postgres_server), autocommit=True)
+
+        async def asleep() -> bool:
+            found = await watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND "
+                                          "wait_event = 'PgSleep'", (conn.info.backend_pid,))
+            return await found.fetchone() == (1,)
+
         try:
-            while await (await watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND "
-                                               "wait_event = 'PgSleep'", (conn.info.backend_pid,))).fetchone() != (1,):
-                assert time.monotonic() < deadline, "the round trip never reached its sleep"
-                await asyncio.sleep(0.05)
+            await until(asleep, "the round trip never reached its sleep")
         finally:
             await watcher.close()
         assert not call.done()  # still writing: the server reads nothing while it sleeps
