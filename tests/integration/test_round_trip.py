@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import time
 from typing import Any, Awaitable, Callable
 
 import psycopg
@@ -236,5 +237,40 @@ def test_counts_of_statements_not_yet_prepared_are_bounded(fresh_postgres: Calla
         for k in range(3):
             await round_trip.run(conn, state, [(b"SELECT %d" % k, [], False)])
         assert [text for text, _ in state.seen] == [b"SELECT 1", b"SELECT 2"]  # the count kept longest went
+
+    on_a_connection(fresh_postgres, body)
+
+
+def test_what_the_pipeline_cannot_take_is_refused(fresh_postgres: Callable[[], str]) -> None:
+    """More values than the protocol counts: refused before anything is sent, the connection kept. A COPY:
+    refused (libpq would hand its result back without end), the connection closed."""
+    async def body(conn: psycopg.AsyncConnection, state: round_trip.State) -> None:
+        many = b"SELECT " + b" + ".join(b"$%d::int" % n for n in range(1, 65_537))
+        with pytest.raises(psycopg.ProgrammingError, match="at most 65535 values"):
+            await round_trip.run(conn, state, [(many, [1] * 65_536, False)])
+        assert not conn.closed and conn.pgconn.pipeline_status == 0
+        with pytest.raises(psycopg.NotSupportedError, match="COPY"):
+            await round_trip.run(conn, state, [(b"COPY t FROM STDIN", [], False)])
+        assert conn.closed
+
+    on_a_connection(fresh_postgres, body)
+
+
+def test_a_round_trip_that_fails_before_its_sync_closes_the_connection_at_once(
+        fresh_postgres: Callable[[], str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure while the statements are queued (a libpq older than 17 has no Close message): no Sync was
+    queued, so no answer will end the pipeline (reading for one would never end): the connection is closed at once."""
+    def no_close(*_: Any) -> None:
+        raise psycopg.NotSupportedError("no Close message before libpq 17")
+
+    monkeypatch.setattr(round_trip, "_close", no_close)
+    monkeypatch.setattr(round_trip, "CANCEL_SECONDS", 60.0)
+
+    async def body(conn: psycopg.AsyncConnection, state: round_trip.State) -> None:
+        state.closing[b"_copay_9"] = None
+        began = time.monotonic()
+        with pytest.raises(psycopg.NotSupportedError):
+            await round_trip.run(conn, state, [(READ, [1], False)])
+        assert time.monotonic() - began < 30 and conn.closed
 
     on_a_connection(fresh_postgres, body)
