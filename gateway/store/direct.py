@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, Callable, Mapping, Sequence
 
-from psycopg import ProgrammingError, RawCursor
+from psycopg import RawCursor
 from sqlalchemy import Connection, Delete, Insert, Select, Table, Update, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError, DBAPIError
@@ -69,8 +69,12 @@ class _Plan:
         if compiled.has_out_parameters or any(b.expanding for b in compiled.binds.values()):
             raise ValueError("Direct runs fixed-shape statements only")
         self.sql = str(compiled)
+        postgres = dialect.name == "postgresql"
+        self.raw = placeholders.convert(self.sql) if postgres else None
         self.defaults = {name: value for name, value in compiled.params.items() if value is not None}
-        self.order: Sequence[str] | None = compiled.positiontup  # None for named paramstyles
+        # The values in order: of the $n on PostgreSQL, else of the dialect's own positional style (None: named)
+        self.order: Sequence[str] | None = self.raw.names if self.raw is not None else compiled.positiontup
+        self._missing = (dialect.dbapi or type(dialect).import_dbapi()).ProgrammingError
         self.binds: dict[str, Processor] = {}
         for name, bind in compiled.binds.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -80,15 +84,18 @@ class _Plan:
         self.row = namedtuple("Row", [c.key for c in columns]) if columns else None  # type: ignore[misc]
         self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         self.plain = not any(self.results)
-        postgres = dialect.name == "postgresql"
         self.shape = _shape(statement, dialect, self.sql, alone, columns) if postgres else None
-        self.raw = placeholders.convert(self.sql) if postgres else None
 
     def parameters(self, given: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
-        values = {**self.defaults, **given} if self.defaults or self.binds else given
-        for name, processor in self.binds.items():
-            values[name] = processor(values[name])  # type: ignore[index]
-        return values if self.order is None else [values[name] for name in self.order]
+        """The values as the driver takes them: in ``order`` (a missing one is the driver's error, as it
+        says it), or by name."""
+        try:
+            values = {**self.defaults, **given} if self.defaults or self.binds else given
+            for name, processor in self.binds.items():
+                values[name] = processor(values[name])  # type: ignore[index]
+            return values if self.order is None else [values[name] for name in self.order]
+        except KeyError as missing:
+            raise self._missing(f"query parameter missing: {missing.args[0]}") from None
 
     def convert(self, raw: Sequence[Any]) -> Any:
         if self.plain:
@@ -183,7 +190,7 @@ def together(conn: Connection, reads: Sequence[tuple[Direct, Mapping[str, Any]]]
             batch.append((plans[group[0]], values[group[0]], False))
         else:
             combined = combine.reads([plans[i].shape for i in group])  # type: ignore[misc]
-            batch.append((combined, combine.Combined.parameters([values[i] for i in group], "r"), False))
+            batch.append((combined, combine.Combined.parameters([values[i] for i in group]), False))
     answers: list[list[Any]] = []
     for group, answer in zip(groups, _send(conn, batch)):
         if len(group) == 1:
@@ -231,22 +238,10 @@ def _start(driver: Any, sql: str | bytes, values: Any, many: bool) -> Any:
     return cursor
 
 
-def _for_driver(work: list[Statement], postgres: bool) -> list[Sent]:
-    """Each statement as the driver takes it: on PostgreSQL in ``$n`` placeholders with its values in order,
-    where its text converts (gateway.store.postgres.placeholders); else its text and values as they are."""
-    sent: list[Sent] = []
-    for source, values, many in work:
-        raw = source.raw if postgres else None
-        if raw is None:
-            sent.append((source.sql, values, many))
-            continue
-        try:
-            ordered = [[each[name] for name in raw.names] for each in values] if many else \
-                [values[name] for name in raw.names]
-        except KeyError as missing:  # as psycopg says it
-            raise ProgrammingError(f"query parameter missing: {missing.args[0]}") from None
-        sent.append((raw.sql, ordered, many))
-    return sent
+def _for_driver(work: list[Statement]) -> list[Sent]:
+    """Each statement as the driver takes it: on PostgreSQL in ``$n`` placeholders, where its text converts
+    (gateway.store.postgres.placeholders: its values are in their order already); else its text as it is."""
+    return [(source.sql if source.raw is None else source.raw.sql, values, many) for source, values, many in work]
 
 
 def _queued(conn: Connection) -> list[Statement]:
@@ -264,7 +259,7 @@ def _queued(conn: Connection) -> list[Statement]:
         else:
             combined = combine.writes(group)
             statements.append((combined, combine.Combined.parameters(
-                [plan.parameters(values) for _, (plan, values) in group], "w"), False))
+                [plan.parameters(values) for _, (plan, values) in group]), False))
     return statements
 
 
@@ -276,7 +271,7 @@ def _send(conn: Connection, batch: list[Statement]) -> list[Answer]:
     dbapi = conn.dialect.loaded_dbapi
     driver = conn.connection.driver_connection
     try:
-        sent = _for_driver(work, queues(conn))
+        sent = _for_driver(work)
         answers = await_only(round_trip.run(driver, conn.info[round_trip.STATE], sent)) if conn.dialect.is_async else \
             _run(driver, sent)
     except dbapi.Error as error:

@@ -77,8 +77,8 @@ def test_a_combined_write_renames_each_parts_parameters():
     combined = writes([(a, None), (b, None)])
     assert combined.sql == ("WITH w0 AS (INSERT INTO a (k, v) VALUES (%(w0_key)s, %(w0_value)s::BIGINT)) "
                             "UPDATE b SET v = v - %(w1_value)s WHERE k = %(w1_key)s")
-    assert Combined.parameters([{"key": "x", "value": 1}, {"key": "y", "value": 2}], "w") == \
-        {"w0_key": "x", "w0_value": 1, "w1_key": "y", "w1_value": 2}
+    assert combined.raw.names == ("w0_key", "w0_value", "w1_value", "w1_key")  # each part's values in its order
+    assert Combined.parameters([["x", 1], [2, "y"]]) == ["x", 1, 2, "y"]
 
 
 def test_a_combined_read_gives_each_read_typed_slots_of_its_own():

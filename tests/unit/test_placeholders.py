@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import importlib
 import pkgutil
+import sqlite3
 
 import pytest
 from psycopg import ProgrammingError
@@ -17,7 +18,7 @@ from sqlalchemy.dialects.sqlite import pysqlite
 
 import gateway
 from gateway.store.direct import Direct, _for_driver, _Plan
-from gateway.store.postgres.combine import Combined
+from gateway.store.postgres.combine import Combined, Shape
 from gateway.store.postgres.placeholders import Raw
 from gateway.store.postgres.placeholders import convert as raw
 from gateway.store.requests import FIND_REQUEST
@@ -48,14 +49,20 @@ def test_a_statement_keeps_its_conversion_and_a_missing_value_is_the_drivers_err
     plan = _Plan(FIND_REQUEST.statement, psycopg.dialect())
     assert plan.raw is not None and plan.raw == raw(plan.sql) and b"$2" in plan.raw.sql
     assert _Plan(FIND_REQUEST.statement, pysqlite.dialect()).raw is None  # SQLite's texts go as they are
-    combined = Combined("SELECT %(r0_a)s UNION ALL SELECT %(r1_a)s")
+    part = Shape("SELECT %(a)s", None, False, ["INTEGER"])
+    combined = Combined("SELECT %(r0_a)s UNION ALL SELECT %(r1_a)s", [part, part], "r")
     assert combined.raw == Raw(b"SELECT $1 UNION ALL SELECT $2", ("r0_a", "r1_a"))
-    values = {"caller": "region/420100", "request_id": "r1"}
-    assert _for_driver([(plan, values, False)], postgres=True) == [(plan.raw.sql, ["region/420100", "r1"], False)]
-    assert _for_driver([(plan, [values, values], True)], postgres=True)[0][1] == [["region/420100", "r1"]] * 2
-    assert _for_driver([(plan, values, False)], postgres=False) == [(plan.sql, values, False)]
-    with pytest.raises(ProgrammingError, match="request_id"):
-        _for_driver([(plan, {"caller": "region/420100"}, False)], postgres=True)
+    with pytest.raises(ValueError, match="another order"):  # the parts' values would not follow each other
+        Combined("SELECT %(r1_a)s UNION ALL SELECT %(r0_a)s", [part, part], "r")
+    values = {"request_id": "r1", "caller": "region/420100"}
+    assert plan.raw.names == ("caller", "request_id") and plan.parameters(values) == ["region/420100", "r1"]
+    assert _for_driver([(plan, ["region/420100", "r1"], False)]) == [(plan.raw.sql, ["region/420100", "r1"], False)]
+    on_sqlite = _Plan(FIND_REQUEST.statement, pysqlite.dialect())
+    assert _for_driver([(on_sqlite, ["region/420100", "r1"], False)])[0][0] == on_sqlite.sql
+    with pytest.raises(ProgrammingError, match="query parameter missing: request_id"):  # as psycopg says it
+        plan.parameters({"caller": "region/420100"})
+    with pytest.raises(sqlite3.ProgrammingError, match="query parameter missing: request_id"):
+        on_sqlite.parameters({"caller": "region/420100"})
 
 
 def test_every_statement_of_the_gateway_converts():

@@ -3,8 +3,8 @@
 A settlement's statements went in three round trips already (pipeline mode), but each statement still cost
 the gateway its own driver work and system calls: about 60 µs of CPU each, sixteen of them per settlement
 (README, Benchmark). Here the writes queued for one round trip become one statement with ``WITH``, and reads
-asked for together one ``UNION ALL``; each part keeps its own parameters (renamed ``w0_key``, ``r1_day``...)
-and its own answer. A combined text is the same for every unit of work of the same shape, so the server
+asked for together one ``UNION ALL``; each part keeps its own parameters (renamed ``w0_key``, ``r1_day``... in
+the text; in ``$n``, its values follow those of the part before it) and its own answer. A combined text is the same for every unit of work of the same shape, so the server
 prepares it once per connection like any other.
 
 What stays apart, because one statement would change the meaning:
@@ -55,20 +55,28 @@ class Shape:
         self.alone = alone  # never combined as a read (an advisory lock; anything not a SELECT)
         self.locks = locks  # a FOR UPDATE read: ends a statement of reads
         self.types = types  # the SQL types of a read's columns
-        # Every % a named parameter (the one form renamed here), and no WITH of its own (one level only)
-        self.combinable = sql.count("%") == len(PARAMETER.findall(sql)) and not sql.lstrip().upper().startswith("WITH")
+        raw = placeholders.convert(sql)
+        self.names = raw.names if raw is not None else ()  # its values' names, in the order it takes them
+        # Every % a named parameter (the one form renamed here), in $n, and no WITH of its own (one level only)
+        self.combinable = sql.count("%") == len(PARAMETER.findall(sql)) and raw is not None \
+            and not sql.lstrip().upper().startswith("WITH")
 
 
 class Combined:
-    """One statement made of several parts, each with its own parameters."""
+    """One statement made of several parts, each with its own parameters: in ``$n``, the first part's values
+    first, in the order that part takes them, then the next part's."""
 
-    def __init__(self, sql: str) -> None:
+    def __init__(self, sql: str, shapes: Sequence[Shape], prefix: str) -> None:
         self.sql = sql
         self.raw = placeholders.convert(sql)
+        names = tuple(f"{prefix}{i}_{name}" for i, shape in enumerate(shapes) for name in shape.names)
+        if self.raw is None or self.raw.names != names:  # the parts' values could not simply follow each other
+            raise ValueError(f"a combined statement takes its values in another order: {sql}")
 
     @staticmethod
-    def parameters(given: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
-        return {f"{prefix}{i}_{name}": value for i, values in enumerate(given) for name, value in values.items()}
+    def parameters(given: list[list[Any]]) -> list[Any]:
+        """The parts' values, each part's in its own order, as the combined statement takes them."""
+        return [value for values in given for value in values]
 
 
 # Keyed by the shapes themselves (kept alive by the key: an id could be reused by another shape).
@@ -109,7 +117,7 @@ def writes(group: list[tuple[Shape, Any]]) -> Combined:
     if found is None:
         parts = [_renamed(shape.sql, f"w{i}") for i, (shape, _) in enumerate(group)]
         sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts[:-1])) + " " + parts[-1]
-        found = _remember(_WRITES, key, Combined(sql))
+        found = _remember(_WRITES, key, Combined(sql, key, "w"))
     return found
 
 
@@ -143,7 +151,7 @@ def reads(shapes: list[Shape]) -> Combined:
             branches.append(f"SELECT {i} AS part, {', '.join(columns)} FROM ({_renamed(shape.sql, f'r{i}')}) "
                             f"AS q{i}({', '.join(names)})")
             start += len(names)
-        found = _remember(_READS, key, Combined(" UNION ALL ".join(branches)))
+        found = _remember(_READS, key, Combined(" UNION ALL ".join(branches), key, "r"))
     return found
 
 
