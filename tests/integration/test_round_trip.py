@@ -229,6 +229,36 @@ def test_a_name_the_server_may_still_hold_is_closed_until_it_confirms(fresh_post
     on_a_connection(fresh_postgres, body, 0)
 
 
+def test_without_a_close_message_nothing_is_closed_and_at_most_most_are_prepared(
+        fresh_postgres: Callable[[], str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A libpq older than 17 (a psycopg built against an older system libpq) cannot close a statement by name:
+    no room is made, the statements past ``MOST`` are sent whole, and a name the server may still hold (a
+    stale plan's) counts against ``MOST``; every round trip answers."""
+    def no_close(*_: Any) -> None:
+        raise AssertionError("a Close sent")
+
+    monkeypatch.setattr(round_trip, "CLOSES", False)
+    monkeypatch.setattr(round_trip, "_close", no_close)
+    monkeypatch.setattr(round_trip, "MOST", 2)
+    every = b"SELECT * FROM t"
+
+    async def body(conn: psycopg.AsyncConnection, state: round_trip.State) -> None:
+        await round_trip.run(conn, state, [(INSERT, [1, "one"], False), (every, [], False)])
+        answers = await round_trip.run(conn, state, [(READ, [1], False), (every, [], False)])
+        assert [a.rows for a in answers] == [[(1, "one", True)], [(1, "one")]]  # the third sent whole
+        assert await prepared_names(conn) == ["_copay_0", "_copay_1"] and READ not in [k for k, _ in state.names]
+        await conn.execute("ALTER TABLE t ADD COLUMN w int")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="cached plan"):
+            await round_trip.run(conn, state, [(every, [], False)])  # its plan stale: not closed, still counted
+        assert list(state.closing) == [b"_copay_1"]
+        for _ in range(2):
+            answers = await round_trip.run(conn, state, [(READ, [1], False), (every, [], False)])
+            assert [a.rows for a in answers] == [[(1, "one", True)], [(1, "one", None)]]
+        assert await prepared_names(conn) == ["_copay_0", "_copay_1"]  # no room: READ and the rest sent whole
+
+    on_a_connection(fresh_postgres, body, 0)
+
+
 def test_counts_of_statements_not_yet_prepared_are_bounded(fresh_postgres: Callable[[], str],
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(round_trip, "MOST", 2)
@@ -258,8 +288,8 @@ def test_what_the_pipeline_cannot_take_is_refused(fresh_postgres: Callable[[], s
 
 def test_a_round_trip_that_fails_before_its_sync_closes_the_connection_at_once(
         fresh_postgres: Callable[[], str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failure while the statements are queued (a libpq older than 17 has no Close message): no Sync was
-    queued, so no answer will end the pipeline (reading for one would never end): the connection is closed at once."""
+    """A failure while the statements are queued (here libpq refusing a Close): no Sync was queued, so no
+    answer will end the pipeline (reading for one would never end): the connection is closed at once."""
     def no_close(*_: Any) -> None:
         raise psycopg.NotSupportedError("no Close message before libpq 17")
 

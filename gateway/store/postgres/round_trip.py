@@ -22,7 +22,9 @@ uses (made room for, its Parse's answer not read in a round trip cut short, its 
 the end of the round trip that made room for another (after its last use there), else at the start of the
 next, where nothing can fail it, until the server confirms; while ``MOST`` wait, nothing more is prepared. If the server no longer knows one (a ``DEALLOCATE ALL`` or ``DISCARD ALL`` from
 elsewhere) or its plan is stale (a migration changed a column's type under it), that round trip fails and the
-statement is prepared again the next time."""
+statement is prepared again the next time. A libpq older than 17 (a psycopg built against an older system
+libpq) has no Close message: then nothing is closed, at most ``MOST`` are prepared and the rest sent whole,
+and a name the server may still hold counts against ``MOST`` until the connection ends."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from typing import Any, NamedTuple, Sequence
 
 from psycopg import NotSupportedError, ProgrammingError, errors
 from psycopg.adapt import PyFormat, Transformer
+from psycopg import pq
 from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, Format, TransactionStatus
 
 Key = tuple[bytes, tuple[int, ...]]  # a statement's text and its values' types: what the server prepares
@@ -45,6 +48,7 @@ FORGOTTEN = {b"26000", b"0A000"}  # no such prepared statement; "cached plan mus
 # other features not supported: the statement is then prepared again, no harm)
 QUERY, PARSE, CLOSE = 0, 1, 2  # what sent a result
 MOST = 100  # prepared statements a connection keeps (psycopg's own default)
+CLOSES = min(pq.version(), pq.__build_version__) >= 170_000  # libpq can close one by name (a Close message)
 MOST_VALUES = 65_535  # in one statement, as the protocol counts them
 CANCEL_SECONDS = 5.0  # as psycopg waits for a cancelled statement
 STATE = "copay_round_trips"  # in the connection's info: its State (gateway.store.postgres.engine puts it there)
@@ -91,7 +95,7 @@ async def run(driver: Any, state: State, work: Sequence[tuple[bytes | str, Any, 
     pgconn.enter_pipeline_mode()
     synced = False
     try:
-        earlier = list(state.closing)  # first, where nothing before them can fail them
+        earlier = list(state.closing) if CLOSES else []  # first, where nothing before them can fail them
         for name in earlier:
             _close(pgconn, name, sent)
         for key, params, formats in queries:
@@ -102,8 +106,8 @@ async def run(driver: Any, state: State, work: Sequence[tuple[bytes | str, Any, 
             else:
                 pgconn.send_query_prepared(name, params, param_formats=formats, result_format=TEXT)
             sent.append((QUERY, key, name))
-        for name in list(state.closing)[len(earlier):]:  # made room for others here: closed after their last use
-            _close(pgconn, name, sent)
+        for name in list(state.closing)[len(earlier):] if CLOSES else []:  # made room for others here: closed
+            _close(pgconn, name, sent)  # after their last use
         pgconn.pipeline_sync()
         synced = True
         await _flush(pgconn, driver.fileno())
@@ -135,6 +139,8 @@ def _name(pgconn: Any, state: State, key: Key, sent: list[tuple[int, Key | None,
         names.move_to_end(key)
         return name
     if threshold is None or len(state.closing) >= MOST:  # none, or too many the server may still hold
+        return None
+    if not CLOSES and len(names) + len(state.closing) >= MOST:  # no room can be made
         return None
     seen = state.seen.get(key, 0)
     if seen < threshold:
