@@ -164,13 +164,9 @@ class CallStack(grpc.GenericRpcHandler):
                 if principal is None and method != OPEN_TO_ANYONE:
                     raise unknown_principal()
                 return await behavior(request, context)
-            except Refusal as refused:
-                refusal = refused
-                await context.abort_with_status(to_status(refused))
-            except grpc.aio.AbortError:
-                raise
             except Exception as error:
-                await _abort_for(error, method, context)
+                refusal = error if isinstance(error, Refusal) else None
+                await _answer_failure(error, method, context)
             finally:
                 if held:
                     self._calls.give(who)
@@ -252,13 +248,9 @@ class CallStack(grpc.GenericRpcHandler):
                     await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the stream ran longer than the "
                                         f"gateway allows ({self._limits.stream_max_seconds:g} s); send less at once")
                 return None
-            except Refusal as refused:  # a malformed request message, or the method's refusal
-                refusal = refused
-                await context.abort_with_status(to_status(refused))
-            except grpc.aio.AbortError:
-                raise
-            except Exception as error:
-                await _abort_for(error, method, context)
+            except Exception as error:  # a malformed request message, the method's refusal, or a failure
+                refusal = error if isinstance(error, Refusal) else None
+                await _answer_failure(error, method, context)
             finally:
                 done(principal, context, started, refusal)
 
@@ -339,8 +331,13 @@ async def _parsed_each(parse: Callable[[bytes], Any] | None, raws: AsyncIterator
             await context.abort_with_status(to_status(refusal))
 
 
-async def _abort_for(error: Exception, method: str, context: grpc.aio.ServicerContext) -> None:
-    """Ends a call that failed with something other than a refusal (called in its ``except``)."""
+async def _answer_failure(error: Exception, method: str, context: grpc.aio.ServicerContext) -> None:
+    """Ends a call that raised (called in its ``except``): a refusal as its AIP-193 status, a call already
+    aborted as it was, the store's conditions as UNAVAILABLE or ABORTED, anything else INTERNAL."""
+    if isinstance(error, grpc.aio.AbortError):
+        raise error
+    if isinstance(error, Refusal):
+        await context.abort_with_status(to_status(error))
     if isinstance(error, Conflict):
         log.warning("concurrent changes kept winning", extra={"fields": {"method": method}})
         await context.abort(grpc.StatusCode.ABORTED, "concurrent changes to the same records kept winning; "

@@ -156,6 +156,10 @@ def test_detail_reconciliation_in_the_wrong_order_is_refused_naming_the_line(gat
     with pytest.raises(grpc.RpcError) as err:
         reconcile(gateway, pb.ReconcileClearingLinesRequest(name=STATEMENT, lines=[ours[1], ours[0]]))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "lines[1].name" in err.value.details()
+    info, _ = details(err.value)
+    logged = [json.loads(line) for line in gateway.log().splitlines() if line.startswith("{")]
+    assert [e.get("reason") for e in logged if e.get("method", "").endswith("/ReconcileClearingLines")
+            and e["msg"] == "rpc"][-1] == info.reason  # a client stream's refusal, logged with its reason
 
 
 def test_totals_reconciliation_names_the_figures_that_differ(gateway):
