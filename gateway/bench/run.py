@@ -46,7 +46,7 @@ from gateway._proto.copay.v1 import clearing_pb2 as cpb
 from gateway._proto.copay.v1 import clearing_pb2_grpc, diagnostics_pb2, diagnostics_pb2_grpc
 from gateway._proto.copay.v1 import settlements_pb2 as spb
 from gateway._proto.copay.v1 import settlements_pb2_grpc
-from gateway.bench import clearing, cpu, world
+from gateway.bench import clearing, cpu, instructions, world
 from gateway.bench.cpu import DatabaseServer
 from gateway.bench.wire import CountingProxy
 from gateway.domain.clearing import window_of
@@ -452,6 +452,27 @@ def report(first: dict[str, Result], second: dict[str, Result], args: argparse.N
     return "\n".join(rows)
 
 
+def count_instructions(folder: Path, url: str, args: argparse.Namespace) -> str:
+    """``--instructions``: the bare echo server and a gateway, each under valgrind (gateway.bench.instructions)."""
+    out = folder / "callgrind"
+    under = instructions.valgrind(out)
+    bare = Server(folder, "", "bare", [*under, sys.executable, "-m", "gateway.bench.bare", str(folder / "certs")])
+    try:
+        gateway = Server(folder, url, command=[*under, sys.executable, "-m", "gateway.cli", "serve"])
+    except BaseException:
+        bare.stop()
+        raise
+    try:
+        per_call = asyncio.run(instructions.count(
+            {"a0": bare.process.pid, "a": gateway.process.pid, "b": gateway.process.pid},
+            {"a0": bare.port, "a": gateway.port, "b": gateway.port}, folder / "certs", args.instructions, out,
+            lambda n: claim(n % args.grantors)))
+    finally:
+        bare.stop()
+        gateway.stop()
+    return instructions.report(per_call, args.instructions)
+
+
 def _database_us(result: Result, before: str = "") -> str:
     """The database server's CPU per call, if it was measured (a PostgreSQL server on this machine)."""
     return "" if result.database_cpu_us is None else f"{before}{result.database_cpu_us:.0f}"
@@ -504,6 +525,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", help="keep the database and logs here (default: a temporary folder)")
     parser.add_argument("--database-url", help="an empty database to use instead of a SQLite file in the workdir, "
                         "e.g. postgresql+psycopg://postgres@127.0.0.1/bench")
+    parser.add_argument("--instructions", type=int, metavar="N",
+                        help="instead of the timed cases: the servers' own instructions a call of (a0), (a) and "
+                             "(b), N calls one at a time, counted by valgrind (the same from run to run, unlike "
+                             "CPU time: for a before and after)")
     parser.add_argument("--clearing-lines", type=int, metavar="N",
                         help="instead of the cases: load a clearing window of N lines into the (empty) database, "
                              "then time its close, a statement and a region's detail")
@@ -528,6 +553,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"loading {args.grantors:,} funded grantors with active bindings into {folder}", flush=True)
     world.load_pairs(engine, args.grantors, hasher)
     register_regions(engine, [r for r in REGIONS if r.admdvs == world.REGION])
+    if args.instructions:
+        print(count_instructions(folder, url, args))
+        engine.dispose()
+        return
     servers: dict[str, Server | Fleet] = {}
     if args.rate:  # open loop: the ceilings and (b)
         args.prior = args.window_lines = 0

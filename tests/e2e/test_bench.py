@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,25 @@ def test_bench_open_loop_at_a_fixed_rate(backend: str, tmp_path: Path, request: 
     else:  # BEGIN, the window's lock, 5 reads and the balances locked as one | 6 writes as one, COMMIT; the
         # gateway's own background reads add a little
         assert wire and 5 <= float(wire.group(1)) <= 5.5 and 2 <= float(wire.group(2)) <= 2.4, out
+
+
+def test_bench_counts_instructions_a_call_under_valgrind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """On SQLite, where a settlement's work runs in the writer process: it is counted too."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("valgrind is not installed (CI=true: .ci/run installs it)")
+        pytest.skip("valgrind is not installed")
+    run.main(["--instructions", "3", "--grantors", "20", "--workdir", str(tmp_path)])
+    out = capsys.readouterr().out
+    counts = {case: int(n.replace(",", "")) for case, n in re.findall(r"^  \((\w+)\) .*?\s+([\d,]+)  +[\d.]+ x \(a0\)$",
+                                                                     out, re.M)}
+    assert sorted(counts) == ["a", "a0", "b"], out
+    assert 0 < counts["a0"] < counts["a"] < counts["b"], out  # the gateway's stack on top of gRPC's; a settlement more
+    dumps = [dump.read_text() for dump in (tmp_path / "callgrind").iterdir()]
+    commands = sorted(line.split(" -m ")[1].split()[0] for d in dumps if "desc: Trigger: dump b" in d
+                      for line in d.splitlines() if line.startswith("cmd:"))
+    assert commands == ["gateway.cli", "gateway.store.sqlite.writer"], commands  # the gateway and its writer
+    assert re.search(rf"^per-call stack \(\(a\) minus \(a0\)\): {counts['a'] - counts['a0']:,} instructions$", out, re.M)
 
 
 def test_bench_times_a_clearing_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
