@@ -222,9 +222,9 @@ class CallStack(grpc.GenericRpcHandler):
                             rpc.sent()
                 except TimeoutError:
                     return
-                except Refusal as refused:  # a malformed request message
-                    refusal = refused
-                    await context.abort_with_status(to_status(refused))
+                except Exception as error:  # a malformed request message, the method's refusal, or a failure
+                    refusal = error if isinstance(error, Refusal) else None
+                    await _answer_failure(error, method, context)
                 finally:
                     done(principal, context, started, refusal)
 
@@ -338,15 +338,16 @@ async def _answer_failure(error: Exception, method: str, context: grpc.aio.Servi
         raise error
     if isinstance(error, Refusal):
         await context.abort_with_status(to_status(error))
-    if isinstance(error, Conflict):
+    elif isinstance(error, Conflict):
         log.warning("concurrent changes kept winning", extra={"fields": {"method": method}})
         await context.abort(grpc.StatusCode.ABORTED, "concurrent changes to the same records kept winning; "
                             "nothing of this call was kept: retry with the same request_id")
-    if isinstance(error, StoreUnavailable):
+    elif isinstance(error, StoreUnavailable):
         log.warning("database unavailable", extra={"fields": {"method": method, "why": str(error)}})
         await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
-    log.exception("unhandled error", extra={"fields": {"method": method}})
-    await context.abort(grpc.StatusCode.INTERNAL, "internal error; the gateway logged the cause")
+    else:
+        log.exception("unhandled error", extra={"fields": {"method": method}})
+        await context.abort(grpc.StatusCode.INTERNAL, "internal error; the gateway logged the cause")
 
 
 async def _peeked(messages: AsyncIterator[Any]) -> AsyncIterator[Any]:

@@ -92,7 +92,12 @@ class Server:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(command or [sys.executable, "-m", "gateway.cli", "serve"], stdout=out,
                                             stderr=subprocess.STDOUT, env=env)
-        self.port = self._wait_for_port()
+        try:
+            self.port = self._wait_for_port()
+        except BaseException:  # not left running (nor its writer, which stops when the gateway goes)
+            self.process.kill()
+            self.process.wait()
+            raise
         self.ports = [self.port]
 
     def _wait_for_port(self) -> int:
@@ -459,17 +464,15 @@ def count_instructions(folder: Path, url: str, args: argparse.Namespace) -> str:
     bare = Server(folder, "", "bare", [*under, sys.executable, "-m", "gateway.bench.bare", str(folder / "certs")])
     try:
         gateway = Server(folder, url, command=[*under, sys.executable, "-m", "gateway.cli", "serve"])
-    except BaseException:
-        bare.stop()
-        raise
-    try:
-        per_call = asyncio.run(instructions.count(
-            {"a0": bare.process.pid, "a": gateway.process.pid, "b": gateway.process.pid},
-            {"a0": bare.port, "a": gateway.port, "b": gateway.port}, folder / "certs", args.instructions, out,
-            lambda n: claim(n % args.grantors)))
+        try:
+            per_call = asyncio.run(instructions.count(
+                {"a0": bare.process.pid, "a": gateway.process.pid, "b": gateway.process.pid},
+                {"a0": bare.port, "a": gateway.port, "b": gateway.port}, folder / "certs", args.instructions, out,
+                lambda n: claim(n % args.grantors)))
+        finally:
+            gateway.stop()
     finally:
         bare.stop()
-        gateway.stop()
     return instructions.report(per_call, args.instructions)
 
 

@@ -74,7 +74,7 @@ class _Plan:
         self.defaults = {name: value for name, value in compiled.params.items() if value is not None}
         # The values in order: of the $n on PostgreSQL, else of the dialect's own positional style (None: named)
         self.order: Sequence[str] | None = self.raw.names if self.raw is not None else compiled.positiontup
-        self._missing = (dialect.dbapi or type(dialect).import_dbapi()).ProgrammingError
+        self._dbapi = dialect.dbapi or type(dialect).import_dbapi()
         self.binds: dict[str, Processor] = {}
         for name, bind in compiled.binds.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -84,7 +84,7 @@ class _Plan:
         self.row = namedtuple("Row", [c.key for c in columns]) if columns else None  # type: ignore[misc]
         self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         self.plain = not any(self.results)
-        self.shape = _shape(statement, dialect, self.sql, alone, columns) if postgres else None
+        self.shape = _shape(statement, dialect, self.sql, alone, columns, self.raw) if postgres else None
 
     def parameters(self, given: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         """The values as the driver takes them: in ``order`` (a missing one is the driver's error, as it
@@ -95,7 +95,8 @@ class _Plan:
                 values[name] = processor(values[name])  # type: ignore[index]
             return values if self.order is None else [values[name] for name in self.order]
         except KeyError as missing:
-            raise self._missing(f"query parameter missing: {missing.args[0]}") from None
+            error = self._dbapi.ProgrammingError(f"query parameter missing: {missing.args[0]}")
+            raise DBAPIError.instance(self.sql, None, error, self._dbapi.Error, hide_parameters=True) from None
 
     def convert(self, raw: Sequence[Any]) -> Any:
         if self.plain:
@@ -103,7 +104,8 @@ class _Plan:
         return self.row._make(p(v) if p else v for p, v in zip(self.results, raw))  # type: ignore[union-attr]
 
 
-def _shape(statement: ClauseElement, dialect: Dialect, sql: str, alone: bool, columns: list[Any]) -> combine.Shape:
+def _shape(statement: ClauseElement, dialect: Dialect, sql: str, alone: bool, columns: list[Any],
+           raw: placeholders.Raw | None) -> combine.Shape:
     writes = (statement.table.name, isinstance(statement, Insert)) \
         if _plain_write(statement) else None  # type: ignore[attr-defined]
     alone = alone or not isinstance(statement, Select)
@@ -112,7 +114,7 @@ def _shape(statement: ClauseElement, dialect: Dialect, sql: str, alone: bool, co
         types = [] if alone else [c.type.compile(dialect=dialect) for c in columns]
     except CompileError:  # a column of no SQL type (a function's void): the read goes as it is
         alone, types = True, []
-    return combine.Shape(sql, writes, alone, types, locks)
+    return combine.Shape(sql, writes, alone, types, locks, raw)
 
 
 def _plain_write(statement: ClauseElement) -> bool:

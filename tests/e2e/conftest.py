@@ -70,6 +70,17 @@ class Gateway:
                 return found
             time.sleep(0.02)
 
+    def logged(self, method: str, code: str, after: int = 0, timeout: float = 5.0) -> list[dict]:
+        """The JSON log lines about ``method`` past the log's first ``after`` lines, waiting until one of them
+        is the ``rpc`` line of a call that ended ``code`` (as ``calls``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = [json.loads(line) for line in self.log().splitlines()[after:] if line.startswith("{")]
+            found = [e for e in entries if e.get("method") == method]
+            if any(e["msg"] == "rpc" and e.get("code") == code for e in found) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
+
     def stop(self) -> int:
         for channel in self.channels:
             channel.close()

@@ -153,13 +153,13 @@ def test_detail_reconciliation_streamed_finds_each_discrepancy_and_nothing_on_cl
 def test_detail_reconciliation_in_the_wrong_order_is_refused_naming_the_line(gateway):
     closed(gateway, DAY)
     ours = lines_of(gateway)
+    before = len(gateway.log().splitlines())
     with pytest.raises(grpc.RpcError) as err:
         reconcile(gateway, pb.ReconcileClearingLinesRequest(name=STATEMENT, lines=[ours[1], ours[0]]))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "lines[1].name" in err.value.details()
     info, _ = details(err.value)
-    logged = [json.loads(line) for line in gateway.log().splitlines() if line.startswith("{")]
-    assert [e.get("reason") for e in logged if e.get("method", "").endswith("/ReconcileClearingLines")
-            and e["msg"] == "rpc"][-1] == info.reason  # a client stream's refusal, logged with its reason
+    logged = gateway.logged("/copay.v1.ClearingService/ReconcileClearingLines", "INVALID_ARGUMENT", before)
+    assert [(e["code"], e.get("reason")) for e in logged if e["msg"] == "rpc"] == [("INVALID_ARGUMENT", info.reason)]
 
 
 def test_totals_reconciliation_names_the_figures_that_differ(gateway):

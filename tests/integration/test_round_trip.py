@@ -233,7 +233,7 @@ def test_without_a_close_message_nothing_is_closed_and_at_most_most_are_prepared
         fresh_postgres: Callable[[], str], monkeypatch: pytest.MonkeyPatch) -> None:
     """A libpq older than 17 (a psycopg built against an older system libpq) cannot close a statement by name:
     no room is made, the statements past ``MOST`` are sent whole, and a name the server may still hold (a
-    stale plan's) counts against ``MOST``; every round trip answers."""
+    stale plan's) counts against ``MOST``, one it does not know does not; every round trip answers."""
     def no_close(*_: Any) -> None:
         raise AssertionError("a Close sent")
 
@@ -255,6 +255,12 @@ def test_without_a_close_message_nothing_is_closed_and_at_most_most_are_prepared
             answers = await round_trip.run(conn, state, [(READ, [1], False), (every, [], False)])
             assert [a.rows for a in answers] == [[(1, "one", True)], [(1, "one", None)]]
         assert await prepared_names(conn) == ["_copay_0", "_copay_1"]  # no room: READ and the rest sent whole
+        await conn.execute("DEALLOCATE ALL")  # from elsewhere: the server knows none of them any more
+        with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+            await round_trip.run(conn, state, [(INSERT, [2, "two"], False)])
+        assert list(state.closing) == [b"_copay_1"]  # the one it said it does not know takes no room
+        await round_trip.run(conn, state, [(INSERT, [2, "two"], False)])
+        assert await prepared_names(conn) == ["_copay_2"]
 
     on_a_connection(fresh_postgres, body, 0)
 

@@ -12,7 +12,8 @@ import pkgutil
 import sqlite3
 
 import pytest
-from psycopg import ProgrammingError
+from psycopg import errors as psycopg_errors
+from sqlalchemy import exc
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.dialects.sqlite import pysqlite
 
@@ -59,10 +60,10 @@ def test_a_statement_keeps_its_conversion_and_a_missing_value_is_the_drivers_err
     assert _for_driver([(plan, ["region/420100", "r1"], False)]) == [(plan.raw.sql, ["region/420100", "r1"], False)]
     on_sqlite = _Plan(FIND_REQUEST.statement, pysqlite.dialect())
     assert _for_driver([(on_sqlite, ["region/420100", "r1"], False)])[0][0] == on_sqlite.sql
-    with pytest.raises(ProgrammingError, match="query parameter missing: request_id"):  # as psycopg says it
-        plan.parameters({"caller": "region/420100"})
-    with pytest.raises(sqlite3.ProgrammingError, match="query parameter missing: request_id"):
-        on_sqlite.parameters({"caller": "region/420100"})
+    for each, driver in ((plan, psycopg_errors.ProgrammingError), (on_sqlite, sqlite3.ProgrammingError)):
+        with pytest.raises(exc.ProgrammingError, match="query parameter missing: request_id") as missing:
+            each.parameters({"caller": "region/420100"})  # as psycopg says it, as SQLAlchemy raises the driver's
+        assert isinstance(missing.value.orig, driver)
 
 
 def test_every_statement_of_the_gateway_converts():

@@ -4,8 +4,8 @@ A settlement's statements went in three round trips already (pipeline mode), but
 the gateway its own driver work and system calls: about 60 µs of CPU each, sixteen of them per settlement
 (README, Benchmark). Here the writes queued for one round trip become one statement with ``WITH``, and reads
 asked for together one ``UNION ALL``; each part keeps its own parameters (renamed ``w0_key``, ``r1_day``... in
-the text; in ``$n``, its values follow those of the part before it) and its own answer. A combined text is the same for every unit of work of the same shape, so the server
-prepares it once per connection like any other.
+the text; in ``$n``, its values follow those of the part before it) and its own answer. A combined text is the
+same for every unit of work of the same shape, so the server prepares it once per connection like any other.
 
 What stays apart, because one statement would change the meaning:
 - Sub-statements of one ``WITH`` all see the database as it was before the statement and run in no set
@@ -49,13 +49,14 @@ class Shape:
     """What combining needs to know of one compiled statement."""
 
     def __init__(self, sql: str, writes: tuple[str, bool] | None, alone: bool, types: Sequence[str],
-                 locks: bool = False) -> None:
+                 locks: bool = False, raw: placeholders.Raw | None = None) -> None:
+        """``raw``: the text already in ``$n`` (gateway.store.postgres.placeholders), if the caller has it."""
         self.sql = sql
         self.writes = writes  # (table, is an INSERT) for a plain write, else None
         self.alone = alone  # never combined as a read (an advisory lock; anything not a SELECT)
         self.locks = locks  # a FOR UPDATE read: ends a statement of reads
         self.types = types  # the SQL types of a read's columns
-        raw = placeholders.convert(sql)
+        raw = placeholders.convert(sql) if raw is None else raw
         self.names = raw.names if raw is not None else ()  # its values' names, in the order it takes them
         # Every % a named parameter (the one form renamed here), in $n, and no WITH of its own (one level only)
         self.combinable = sql.count("%") == len(PARAMETER.findall(sql)) and raw is not None \

@@ -20,11 +20,12 @@ used closed to make room; under names of its own, none given twice. A prepared s
 transaction, so it counts once its Parse succeeded. A name the server may hold and the connection no longer
 uses (made room for, its Parse's answer not read in a round trip cut short, its plan stale) is closed: at
 the end of the round trip that made room for another (after its last use there), else at the start of the
-next, where nothing can fail it, until the server confirms; while ``MOST`` wait, nothing more is prepared. If the server no longer knows one (a ``DEALLOCATE ALL`` or ``DISCARD ALL`` from
-elsewhere) or its plan is stale (a migration changed a column's type under it), that round trip fails and the
-statement is prepared again the next time. A libpq older than 17 (a psycopg built against an older system
-libpq) has no Close message: then nothing is closed, at most ``MOST`` are prepared and the rest sent whole,
-and a name the server may still hold counts against ``MOST`` until the connection ends."""
+next, where nothing can fail it, until the server confirms; while ``MOST`` wait, nothing more is prepared. If
+the server no longer knows one (a ``DEALLOCATE ALL`` or ``DISCARD ALL`` from elsewhere) or its plan is stale
+(a migration changed a column's type under it), that round trip fails and the statement is prepared again
+the next time. A libpq older than 17 (a psycopg built against an older system libpq) has no Close message:
+then nothing is closed, at most ``MOST`` are prepared and the rest sent whole, and a name the server may
+still hold (not one it said it does not know) counts against ``MOST`` until the connection ends."""
 
 from __future__ import annotations
 
@@ -32,9 +33,8 @@ import asyncio
 from collections import OrderedDict
 from typing import Any, NamedTuple, Sequence
 
-from psycopg import NotSupportedError, ProgrammingError, errors
+from psycopg import NotSupportedError, ProgrammingError, errors, pq
 from psycopg.adapt import PyFormat, Transformer
-from psycopg import pq
 from psycopg.pq import ConnStatus, DiagnosticField, ExecStatus, Format, TransactionStatus
 
 Key = tuple[bytes, tuple[int, ...]]  # a statement's text and its values' types: what the server prepares
@@ -44,8 +44,8 @@ FAILED = {ExecStatus.FATAL_ERROR, ExecStatus.BAD_RESPONSE}
 COPYING = {ExecStatus.COPY_IN, ExecStatus.COPY_OUT, ExecStatus.COPY_BOTH}
 OK, ACTIVE = ConnStatus.OK, TransactionStatus.ACTIVE
 SQLSTATE = DiagnosticField.SQLSTATE
-FORGOTTEN = {b"26000", b"0A000"}  # no such prepared statement; "cached plan must not change result type" (and
-# other features not supported: the statement is then prepared again, no harm)
+UNKNOWN, STALE = b"26000", b"0A000"  # no such prepared statement; "cached plan must not change result type" (and
+FORGOTTEN = {UNKNOWN, STALE}  # other features not supported: the statement is then prepared again, no harm)
 QUERY, PARSE, CLOSE = 0, 1, 2  # what sent a result
 MOST = 100  # prepared statements a connection keeps (psycopg's own default)
 CLOSES = min(pq.version(), pq.__build_version__) >= 170_000  # libpq can close one by name (a Close message)
@@ -168,10 +168,12 @@ def _answers(driver: Any, tx: Transformer, state: State, sent: list[tuple[int, K
     for (kind, key, name), each in zip(sent, results):
         for result in each:
             if result.status in FAILED:
-                if kind == QUERY and name is not None and result.error_field(SQLSTATE) in FORGOTTEN \
+                code = result.error_field(SQLSTATE)
+                if kind == QUERY and name is not None and code in FORGOTTEN \
                         and state.names.get(key) == name:  # type: ignore[arg-type]
                     del state.names[key]  # type: ignore[arg-type]  # prepared again next time
-                    state.closing[name] = None
+                    if CLOSES or code != UNKNOWN:  # one the server does not know takes no room there
+                        state.closing[name] = None
                 raise errors.error_from_result(result, encoding=driver.info.encoding)
     outcomes = iter(each for (kind, _, _), each in zip(sent, results) if kind == QUERY)
     answers: list[Answer] = []
