@@ -42,11 +42,11 @@ def valgrind(out: Path) -> list[str]:
 
 def _control(pid: int, *args: str) -> None:
     """Tells the server and the processes it started (the SQLite writer); each must answer."""
-    for each in [pid, *cpu.children(pid)]:
-        told = subprocess.run(["callgrind_control", *args, str(each)], check=True, capture_output=True, text=True,
-                              timeout=120)
-        if f"PID {each}:" not in told.stdout:  # it says so on stdout, and exits 0
-            raise SystemExit(f"callgrind did not answer for process {each}: {told.stdout}{told.stderr}")
+    pids = [str(pid), *cpu.children(pid)]
+    told = subprocess.run(["callgrind_control", *args, *pids], check=True, capture_output=True, text=True,
+                          timeout=120)
+    if missing := [each for each in pids if f"PID {each}:" not in told.stdout]:  # it says so there, and exits 0
+        raise SystemExit(f"callgrind did not answer for process {', '.join(missing)}: {told.stdout}{told.stderr}")
 
 
 def counted(out: Path, case: str) -> int:

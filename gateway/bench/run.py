@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -461,18 +462,24 @@ def count_instructions(folder: Path, url: str, args: argparse.Namespace) -> str:
     """``--instructions``: the bare echo server and a gateway, each under valgrind (gateway.bench.instructions)."""
     out = folder / "callgrind"
     under = instructions.valgrind(out)
-    bare = Server(folder, "", "bare", [*under, sys.executable, "-m", "gateway.bench.bare", str(folder / "certs")])
+    with ThreadPoolExecutor(2) as pool:  # both start under valgrind at once: several seconds each
+        starting = [pool.submit(Server, folder, "", "bare",
+                                [*under, sys.executable, "-m", "gateway.bench.bare", str(folder / "certs")]),
+                    pool.submit(Server, folder, url, command=[*under, sys.executable, "-m", "gateway.cli", "serve"])]
+    started = [each.result() for each in starting if each.exception() is None]
+    if len(started) < len(starting):
+        for server in started:
+            server.stop()
+        raise next(error for each in starting if (error := each.exception()) is not None)
+    bare, gateway = started
     try:
-        gateway = Server(folder, url, command=[*under, sys.executable, "-m", "gateway.cli", "serve"])
-        try:
-            per_call = asyncio.run(instructions.count(
-                {"a0": bare.process.pid, "a": gateway.process.pid, "b": gateway.process.pid},
-                {"a0": bare.port, "a": gateway.port, "b": gateway.port}, folder / "certs", args.instructions, out,
-                lambda n: claim(n % args.grantors)))
-        finally:
-            gateway.stop()
+        per_call = asyncio.run(instructions.count(
+            {"a0": bare.process.pid, "a": gateway.process.pid, "b": gateway.process.pid},
+            {"a0": bare.port, "a": gateway.port, "b": gateway.port}, folder / "certs", args.instructions, out,
+            lambda n: claim(n % args.grantors)))
     finally:
-        bare.stop()
+        for server in (gateway, bare):
+            server.stop()
     return instructions.report(per_call, args.instructions)
 
 
