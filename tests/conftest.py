@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -71,6 +72,16 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
     asyncio.run(greenlet_spawn(body))
     return True
+
+
+@pytest.fixture(scope="session")
+def valgrind() -> None:
+    """valgrind's callgrind on this machine (the benchmark's instruction count): skipped without it, except under
+    CI=true, where the test fails (``.ci/run`` installs it)."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("valgrind is not installed (CI=true: .ci/run installs it)")
+        pytest.skip("valgrind is not installed")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -80,12 +79,9 @@ def test_bench_open_loop_at_a_fixed_rate(backend: str, tmp_path: Path, request: 
         assert wire and 5 <= float(wire.group(1)) <= 5.5 and 2 <= float(wire.group(2)) <= 2.4, out
 
 
-def test_bench_counts_instructions_a_call_under_valgrind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bench_counts_instructions_a_call_under_valgrind(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        valgrind: None) -> None:
     """On SQLite, where a settlement's work runs in the writer process: it is counted too."""
-    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("valgrind is not installed (CI=true: .ci/run installs it)")
-        pytest.skip("valgrind is not installed")
     run.main(["--instructions", "5", "--grantors", "20", "--workdir", str(tmp_path)])
     out = capsys.readouterr().out
     counts = {case: int(n.replace(",", "")) for case, n in re.findall(r"^  \((\w+)\) .*?\s+([\d,]+)  +[\d.]+ x \(a0\)$",

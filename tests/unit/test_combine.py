@@ -117,3 +117,10 @@ def test_an_advisory_lock_and_writes_that_read_or_upsert_are_never_combined_a_fo
     assert shape(request_log.insert().from_select(["caller"], select(request_log.c.caller))).writes is None
     assert shape(share_accounts.update().values(balance=select(request_log.c.refused).scalar_subquery()
                                                 .cast(share_accounts.c.balance.type))).writes is None
+
+
+def test_a_statement_whose_text_does_not_convert_to_placeholders_goes_alone():
+    """Not ASCII: its values could not be put in the combined statement's ``$n`` order."""
+    not_ascii = "INSERT INTO notes VALUES ('医保', %(key)s)"
+    assert sizes([write("a"), write("notes", sql=not_ascii), write("b")]) == [1, 1, 1]
+    assert read_groups([read(), read(sql="SELECT '医保' FROM t WHERE k = %(key)s"), read()]) == [[0], [1], [2]]
