@@ -590,9 +590,11 @@ def main(argv: list[str] | None = None) -> None:
     gateway_cases = ("a", "b") if args.rate else ("a", "b", "c", *(("e",) if days_to_close else ()))
     servers = {"a0": bare_server(folder), **{case: server for case in gateway_cases}, **servers}
     database = DatabaseServer.of(engine)
-    first = asyncio.run(run_cases(servers, folder / "certs", args, database, windows_to_close=days_to_close))
-    for running in set(servers.values()):
-        running.stop()
+    try:
+        first = asyncio.run(run_cases(servers, folder / "certs", args, database, windows_to_close=days_to_close))
+    finally:  # a failed run leaves no server behind either
+        for running in set(servers.values()):
+            running.stop()
     wire = asyncio.run(on_the_wire(folder, url, args)) if engine.dialect.name != "sqlite" else ""
     second: dict[str, Result] = {}
     if args.prior and "d" not in servers:  # another engine: (d) later, in place, beside an echo of its own

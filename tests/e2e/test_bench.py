@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.bench import run
+from gateway.bench import cpu, run
 
 # case, calls/s, errors, server us, client us, db us
 ROW = re.compile(r"^\((\w+)\) .*?\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(?:\d+%|-)\s+\d+%\s+(\d+)\s+(\d+)\s+(\d+)"
@@ -99,6 +99,17 @@ def test_bench_counts_instructions_a_call_under_valgrind(tmp_path: Path, capsys:
     assert re.search(rf"^per-call stack \(\(a\) minus \(a0\)\): {counts['a'] - counts['a0']:,} instructions; "
                      r"taken off each case: what its server did on its own for as long, at most [\d,]+ a call$",
                      out, re.M), out
+
+
+def test_a_failed_run_leaves_no_server_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def fails(*_: object, **__: object) -> None:
+        raise RuntimeError("the client failed")
+
+    monkeypatch.setattr(run, "run_cases", fails)
+    before = set(cpu.children(os.getpid()))  # other tests' servers (PgBouncer) may be running
+    with pytest.raises(RuntimeError, match="the client failed"):
+        run.main(["--prior", "0", "--window-lines", "0", "--workdir", str(tmp_path), *TINY])
+    assert set(cpu.children(os.getpid())) <= before  # the bare echo server and the gateway (its writer) stopped
 
 
 def test_bench_times_a_clearing_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
