@@ -15,7 +15,7 @@ from dataclasses import fields
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from gateway import config
 from gateway.config import Settings
@@ -249,6 +249,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def event_loop(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    """The loop ``serve`` runs on (COPAY_EVENT_LOOP)."""
+    if name == "asyncio":
+        return asyncio.new_event_loop
+    try:
+        import uvloop
+    except ImportError:
+        raise config.ConfigError("COPAY_EVENT_LOOP is uvloop, which is not installed here (pip install uvloop); "
+                                 "or set COPAY_EVENT_LOOP=asyncio") from None
+    return uvloop.new_event_loop
+
+
 def main(argv: list[str] | None = None) -> int | None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:
@@ -262,7 +274,8 @@ def main(argv: list[str] | None = None) -> int | None:
         # (gateway.observability.native) comes from the handshaker trace.
         os.environ.setdefault("GRPC_TRACE", "handshaker")
         from gateway.server import serve as run
-        return asyncio.run(run(settings))
+        with asyncio.Runner(loop_factory=event_loop(settings.event_loop)) as runner:
+            return runner.run(run(settings))
     elif args.command == "certs":
         return _certs(args, Path(settings.certs_dir))
     elif args.command == "migrate" and (args.status or args.sql):

@@ -187,7 +187,8 @@ async def serve(settings: Settings) -> int:
     log.info("listening", extra={"fields": {
         "address": f"{host}:{port}", "port": port, "metrics_port": probes.port if probes else None,
         "console_port": console.port if console else None,
-        "database": engine.url.render_as_string(hide_password=True), "services": list(SERVICES)}})
+        "database": engine.url.render_as_string(hide_password=True), "services": list(SERVICES),
+        "event_loop": type(loop).__module__.partition(".")[0]}})  # uvloop, or asyncio (COPAY_EVENT_LOOP)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)

@@ -4,6 +4,8 @@ metrics, no principal. What gRPC itself costs a call on this machine; the gatewa
 what the gateway's per-call stack costs.
 
     python -m gateway.bench.bare CERTS_DIR     (prints {"msg": "listening", "port": N} once serving)
+
+It runs on the event loop the gateway runs on (COPAY_EVENT_LOOP), so that the difference is the gateway's own.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import sys
 from pathlib import Path
 
 import grpc
+
+from gateway.cli import event_loop
+from gateway.config import Settings
 
 
 class _Echo(grpc.GenericRpcHandler):
@@ -42,4 +47,5 @@ async def serve(certs: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(Path(sys.argv[1])))
+    with asyncio.Runner(loop_factory=event_loop(Settings.from_env().event_loop)) as runner:
+        runner.run(serve(Path(sys.argv[1])))

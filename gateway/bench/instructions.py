@@ -23,6 +23,7 @@ import grpc
 from gateway._proto.copay.v1 import diagnostics_pb2, diagnostics_pb2_grpc, settlements_pb2_grpc
 from gateway._proto.copay.v1 import settlements_pb2 as spb
 from gateway.bench import cpu, world
+from gateway.config import Settings
 
 Call = Callable[[int], Awaitable[object]]
 CASES = {"a0": "(a0) bare grpc.aio echo over mTLS", "a": "(a) echo over mTLS: the ceiling",
@@ -97,8 +98,9 @@ async def count(pids: dict[str, int], ports: dict[str, int], certs: Path, calls:
 
 def report(per_call: dict[str, int], calls: int) -> str:
     bare = per_call["a0"]
-    rows = [f"instructions a call, {calls:,} calls one at a time (valgrind's callgrind: the servers' own, in user "
-            "space; not the kernel's, the client's or the database's):"]
+    rows = [f"instructions a call, {calls:,} calls one at a time, the servers on {Settings.from_env().event_loop} "
+            "(valgrind's callgrind: the servers' own, in user space; not the kernel's, the client's or the "
+            "database's):"]
     for case, name in CASES.items():
         rows.append(f"  {name:<40} {per_call[case]:>12,}  {per_call[case] / bare:5.2f} x (a0)")
     rows.append(f"per-call stack ((a) minus (a0)): {per_call['a'] - bare:,} instructions; taken off each case: "

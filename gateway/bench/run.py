@@ -50,6 +50,7 @@ from gateway._proto.copay.v1 import settlements_pb2_grpc
 from gateway.bench import clearing, cpu, instructions, world
 from gateway.bench.cpu import DatabaseServer
 from gateway.bench.wire import CountingProxy
+from gateway.config import Settings
 from gateway.domain.clearing import window_of
 from gateway.domain.identity import IdHasher
 from gateway.security.pki import init_dev_pki
@@ -451,7 +452,8 @@ def report(first: dict[str, Result], second: dict[str, Result], args: argparse.N
     rows += [f"target {name:<36} {'met' if ok else 'MISSED'}" for name, ok in checks]
     load = f"open loop at {args.rate:g} calls/s" if args.rate else f"{args.in_flight} calls in flight"
     rows.append(f"({load}, {args.seconds:g} s measured per case in {args.rounds} turns, "
-                f"after {args.warmup:g} s warm-up, {args.processes} gateway process(es), "
+                f"after {args.warmup:g} s warm-up, {args.processes} gateway process(es), the servers on "
+                f"{Settings.from_env().event_loop} (COPAY_EVENT_LOOP), "
                 f"{os.cpu_count()} cores shared by client and servers;\n"
                 f" latency from each call's due time in open loop; server us / client us / db us: CPU time the "
                 f"servers, the client and a PostgreSQL server on this machine spent per measured call)")

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
 import pytest
 
 from gateway._proto.copay.v1 import diagnostics_pb2, diagnostics_pb2_grpc
@@ -24,7 +25,9 @@ from gateway.config import Settings
 from gateway.store.db import make_engine
 from gateway.store.migrate import upgrade
 from gateway.store.sqlite.writer_process import WriterProcess
+from tests.conftest import BACKENDS
 from tests.e2e.conftest import Gateway, start_gateway
+from tests.e2e.world import World
 
 pytestmark = pytest.mark.e2e
 T = 5
@@ -147,6 +150,7 @@ def test_sqlite_file_lock_is_released_when_its_gateway_stops(own_gateway, tmp_pa
     ("COPAY_MAX_STREAMS_PER_PRINCIPAL", "0"),
     ("COPAY_STREAM_MAX_SECONDS", "-1"),
     ("COPAY_MAX_CONNECTIONS", "0"),
+    ("COPAY_EVENT_LOOP", "tokio"),
 ])
 def test_bad_setting_stops_the_gateway_with_one_line_naming_the_variable(pki, tmp_path, variable, value):
     status, output = refused_start(pki, f"sqlite:///{tmp_path / 'copay.db'}", **{variable: value})
@@ -230,3 +234,26 @@ def test_writer_process_connection_runs_the_configured_synchronous(tmp_path, env
             await writer.shutdown()
 
     assert asyncio.run(ask()) == pragma
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_serve_runs_on_the_event_loop_chosen_and_settles_there(pki, tmp_path, request, backend, loop):
+    """COPAY_EVENT_LOOP: the "listening" line names the loop the gateway runs on, and a settlement is paid on
+    it, on either engine (on PostgreSQL its round trips wait on the loop: gateway.store.postgres.round_trip).
+    The rest of the end-to-end tests run on the default, uvloop; the in-process ones on the standard loop."""
+    url = f"sqlite:///{tmp_path / 'copay.db'}" if backend == "sqlite" else request.getfixturevalue("fresh_postgres")()
+    gw = start_gateway(pki, url, tmp_path, COPAY_EVENT_LOOP=loop)
+    try:
+        listening = next(json.loads(line) for line in gw.log_path.read_text().splitlines()
+                         if '"msg": "listening"' in line)
+        assert listening["event_loop"] == loop
+        world = World(gw)
+        _, beneficiary, _ = world.family("420100", fen=5_000)
+        settled = world.settle(world.claim(beneficiary, 3_000))
+        assert (settled.mutual_aid_fen, settled.cash_fen) == (3_000, 0)
+        with pytest.raises(grpc.RpcError) as short:
+            world.settle(world.claim(beneficiary, 3_000))
+        assert short.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    finally:
+        gw.stop()

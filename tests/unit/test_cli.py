@@ -4,9 +4,11 @@ setting, only the options a command uses, and ``seed`` refusing a database that 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import re
+import sys
 from dataclasses import fields
 from datetime import datetime, timezone
 from importlib import metadata
@@ -16,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway import cli, config
-from gateway.cli import build_parser, main, settings_for
+from gateway.cli import build_parser, event_loop, main, settings_for
 from gateway.config import ConfigError, Settings
 from gateway.ctl import main as copayctl
 from gateway.sample import MEMBERS_PER_REGION, REGIONS
@@ -243,3 +245,17 @@ def test_seed_refuses_a_database_with_a_region_the_sample_does_not_have(url, pki
     assert seed(url, pki) == 2
     assert "(1 region)" in capsys.readouterr().err
     assert count(url, members) == 0
+
+
+def test_serve_runs_on_uvloop_unless_told_the_standard_loop(monkeypatch):
+    import uvloop
+    assert Settings().event_loop == Settings.from_env({}).event_loop == "uvloop"
+    assert event_loop("uvloop") is uvloop.new_event_loop
+    assert event_loop(Settings.from_env({"COPAY_EVENT_LOOP": "asyncio"}).event_loop) is asyncio.new_event_loop
+    with pytest.raises(ConfigError, match=r"COPAY_EVENT_LOOP must be uvloop or asyncio, not 'Asyncio'"):
+        Settings.from_env({"COPAY_EVENT_LOOP": "Asyncio"})
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # not installed
+    with pytest.raises(ConfigError) as missing:
+        event_loop("uvloop")
+    assert str(missing.value) == ("COPAY_EVENT_LOOP is uvloop, which is not installed here (pip install uvloop); "
+                                  "or set COPAY_EVENT_LOOP=asyncio")
