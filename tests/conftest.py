@@ -24,6 +24,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.util import greenlet_spawn
 
+from gateway.cli import event_loop
 from gateway.domain.identity import IdHasher
 from gateway.security.pki import init_dev_pki
 from gateway.seed import register_regions
@@ -161,3 +162,17 @@ def engine(database_url: str):  # type: ignore[no-untyped-def]
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run_on_loop(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Runs a coroutine to its end on a new event loop: the standard library's, and (the test again) uvloop's,
+    which ``serve`` runs on by default. For the code that waits on the loop itself: a round trip's socket,
+    a call cut short while it waits on the database."""
+    factory = event_loop(request.param)
+
+    def run(coroutine):  # type: ignore[no-untyped-def]
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(coroutine)
+
+    return run

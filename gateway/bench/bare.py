@@ -38,7 +38,8 @@ async def serve(certs: Path) -> None:
         [((certs / "server-key.pem").read_bytes(), (certs / "server.pem").read_bytes())],
         root_certificates=(certs / "ca.pem").read_bytes(), require_client_auth=True))
     await server.start()
-    print(json.dumps({"msg": "listening", "port": port}), flush=True)
+    print(json.dumps({"msg": "listening", "port": port,
+                      "event_loop": type(asyncio.get_running_loop()).__module__.partition(".")[0]}), flush=True)
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stopping.set)

@@ -23,7 +23,6 @@ import grpc
 from gateway._proto.copay.v1 import diagnostics_pb2, diagnostics_pb2_grpc, settlements_pb2_grpc
 from gateway._proto.copay.v1 import settlements_pb2 as spb
 from gateway.bench import cpu, world
-from gateway.config import Settings
 
 Call = Callable[[int], Awaitable[object]]
 CASES = {"a0": "(a0) bare grpc.aio echo over mTLS", "a": "(a) echo over mTLS: the ceiling",
@@ -96,9 +95,9 @@ async def count(pids: dict[str, int], ports: dict[str, int], certs: Path, calls:
     return result
 
 
-def report(per_call: dict[str, int], calls: int) -> str:
+def report(per_call: dict[str, int], calls: int, loop: str) -> str:
     bare = per_call["a0"]
-    rows = [f"instructions a call, {calls:,} calls one at a time, the servers on {Settings.from_env().event_loop} "
+    rows = [f"instructions a call, {calls:,} calls one at a time, the servers on {loop} "
             "(valgrind's callgrind: the servers' own, in user space; not the kernel's, the client's or the "
             "database's):"]
     for case, name in CASES.items():

@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterable
 
 import grpc
 from sqlalchemy import Engine, func, select
@@ -50,7 +50,6 @@ from gateway._proto.copay.v1 import settlements_pb2_grpc
 from gateway.bench import clearing, cpu, instructions, world
 from gateway.bench.cpu import DatabaseServer
 from gateway.bench.wire import CountingProxy
-from gateway.config import Settings
 from gateway.domain.clearing import window_of
 from gateway.domain.identity import IdHasher
 from gateway.security.pki import init_dev_pki
@@ -95,19 +94,20 @@ class Server:
             self.process = subprocess.Popen(command or [sys.executable, "-m", "gateway.cli", "serve"], stdout=out,
                                             stderr=subprocess.STDOUT, env=env)
         try:
-            self.port = self._wait_for_port()
+            listening = self._wait_for_listening()
+            self.port, self.loop = listening["port"], listening.get("event_loop", "an unnamed loop")
         except BaseException:  # not left running (nor its writer, which stops when the gateway goes)
             self.process.kill()
             self.process.wait()
             raise
         self.ports = [self.port]
 
-    def _wait_for_port(self) -> int:
+    def _wait_for_listening(self) -> dict[str, Any]:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             for line in self.log.read_text().splitlines()[::-1]:
                 if '"msg": "listening"' in line:
-                    return json.loads(line)["port"]
+                    return json.loads(line)
             if self.process.poll() is not None:
                 raise SystemExit(f"server exited:\n{self.log.read_text()[-2000:]}")
             time.sleep(0.1)
@@ -138,6 +138,7 @@ class Fleet:
     def __init__(self, servers: list[Server]) -> None:
         self.servers = servers
         self.ports = [port for server in servers for port in server.ports]
+        self.loop = loops(servers)
 
     def cpu_seconds(self) -> float:
         return sum(server.cpu_seconds() for server in self.servers)
@@ -145,6 +146,11 @@ class Fleet:
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
+
+
+def loops(servers: Iterable[Server | Fleet]) -> str:
+    """The event loops the servers said they run on (their "listening" lines): one name if they agree."""
+    return ", ".join(sorted({server.loop for server in servers}))
 
 
 def bare_server(folder: Path) -> Server:
@@ -399,7 +405,8 @@ async def on_the_wire(folder: Path, url: str, args: argparse.Namespace, calls: i
             f"({calls} settles one at a time, counted by a proxy in front of the database)")
 
 
-def report(first: dict[str, Result], second: dict[str, Result], args: argparse.Namespace, engine: str) -> str:
+def report(first: dict[str, Result], second: dict[str, Result], args: argparse.Namespace, engine: str,
+           loop: str) -> str:
     """The table and the targets; ``second`` holds (d) and an echo ceiling measured in turns with it, if (d)
     ran after the other cases (on PostgreSQL)."""
     bare = first.get("a0")
@@ -453,7 +460,7 @@ def report(first: dict[str, Result], second: dict[str, Result], args: argparse.N
     load = f"open loop at {args.rate:g} calls/s" if args.rate else f"{args.in_flight} calls in flight"
     rows.append(f"({load}, {args.seconds:g} s measured per case in {args.rounds} turns, "
                 f"after {args.warmup:g} s warm-up, {args.processes} gateway process(es), the servers on "
-                f"{Settings.from_env().event_loop} (COPAY_EVENT_LOOP), "
+                f"{loop} (COPAY_EVENT_LOOP), "
                 f"{os.cpu_count()} cores shared by client and servers;\n"
                 f" latency from each call's due time in open loop; server us / client us / db us: CPU time the "
                 f"servers, the client and a PostgreSQL server on this machine spent per measured call)")
@@ -482,7 +489,7 @@ def count_instructions(folder: Path, url: str, args: argparse.Namespace) -> str:
     finally:
         for server in (gateway, bare):
             server.stop()
-    return instructions.report(per_call, args.instructions)
+    return instructions.report(per_call, args.instructions, loops([bare, gateway]))
 
 
 def _database_us(result: Result, before: str = "") -> str:
@@ -606,7 +613,7 @@ def main(argv: list[str] | None = None) -> None:
         second = asyncio.run(run_cases({"a": server, "d": server}, folder / "certs", args, database,
                                        ceiling="(a) echo again, in turns with (d)"))
         server.stop()
-    print(report(first, second, args, engine.dialect.name))
+    print(report(first, second, args, engine.dialect.name, loops(servers.values())))
     if wire:
         print(wire)
     print(f"(database: {engine.url.render_as_string(hide_password=True)})")

@@ -69,7 +69,7 @@ def test_bench_open_loop_at_a_fixed_rate(backend: str, tmp_path: Path, request: 
     limit = 10 if sqlite else 25
     assert f"target p99 of (b) < {limit} ms at 150/s" in out and "target (b) achieved >= 99% of 150/s" in out
     assert f"open loop at 150 calls/s, 0.6 s measured per case in 1 turns, after 0.2 s warm-up, " \
-           f"{1 if sqlite else 2} gateway process(es)" in out
+           f"{1 if sqlite else 2} gateway process(es), the servers on uvloop (COPAY_EVENT_LOOP)" in out, out  # all
     wire = re.search(r"^  \(b\) on the wire: ([\d.]+) statements in ([\d.]+) round trips to the database per settle",
                      out, re.M)
     if sqlite:
@@ -87,6 +87,7 @@ def test_bench_counts_instructions_a_call_under_valgrind(tmp_path: Path, capsys:
     counts = {case: int(n.replace(",", "")) for case, n in re.findall(r"^  \((\w+)\) .*?\s+([\d,]+)  +[\d.]+ x \(a0\)$",
                                                                      out, re.M)}
     assert sorted(counts) == ["a", "a0", "b"], out
+    assert "calls one at a time, the servers on uvloop (valgrind" in out, out  # the bare echo's loop too
     # The servers' own work in as long with no call is taken off: over five calls it moves the echoes' counts by
     # about as much as the gateway's stack adds to gRPC's (a few hundred then suffice), a settlement's not.
     assert 0 < counts["a0"] < counts["b"] and 0 < counts["a"] < counts["b"], out

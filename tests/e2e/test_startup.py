@@ -256,4 +256,5 @@ def test_serve_runs_on_the_event_loop_chosen_and_settles_there(pki, tmp_path, re
             world.settle(world.claim(beneficiary, 3_000))
         assert short.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     finally:
-        gw.stop()
+        status = gw.stop()
+    assert status == 0 and '"msg": "stopped"' in gw.log_path.read_text()  # its connections closed on that loop

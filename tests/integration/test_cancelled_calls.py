@@ -31,8 +31,8 @@ pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=Tr
 SLEEP = Direct(select(func.pg_sleep(30).label("slept")))
 
 
-def test_a_settlement_cut_while_it_waits_on_a_locked_row_writes_nothing(database_url: str,
-                                                                         hasher: IdHasher) -> None:
+def test_a_settlement_cut_while_it_waits_on_a_locked_row_writes_nothing(database_url: str, hasher: IdHasher,
+                                                                         run_on_loop: Any) -> None:
     blocking = make_engine(database_url)
     world.load_pairs(blocking, 1, hasher)
     account = ledger.share(world.grantor(0))
@@ -63,7 +63,7 @@ def test_a_settlement_cut_while_it_waits_on_a_locked_row_writes_nothing(database
 
     with blocking.connect() as holder:
         holder.execute(share_accounts.select().where(share_accounts.c.account == account).with_for_update())
-        first, again = asyncio.run(main(holder))
+        first, again = run_on_loop(main(holder))
     assert first == again and first.lines[0].amount_fen == 100
     assert scalar(blocking, "SELECT count(*) FROM settlements") == 1
     assert scalar(blocking, f"SELECT balance FROM share_accounts WHERE account = '{account}'") == before - 100
@@ -138,7 +138,7 @@ def test_a_second_cancellation_during_any_rollback_still_gives_the_slot_back(
 
 
 def test_a_cancelled_call_whose_connection_dies_at_the_rollback_stays_cancelled(
-        database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        database_url: str, monkeypatch: pytest.MonkeyPatch, run_on_loop: Any) -> None:
     """Cut while it waits on the database, and the connection is lost as the unit of work rolls back: the call
     ends cancelled as it was, not UNAVAILABLE (a background loop would take that for a failure and go on), and
     the pool's slot comes back."""
@@ -170,7 +170,7 @@ def test_a_cancelled_call_whose_connection_dies_at_the_rollback_stays_cancelled(
         assert on_loop.pool.checkedout() == 0  # type: ignore[attr-defined]
         await runner.shutdown()
 
-    asyncio.run(main())
+    run_on_loop(main())
     blocking.dispose()
 
 

@@ -38,9 +38,10 @@ def libpq_url(url: str) -> str:
 
 def on_a_connection(fresh_postgres: Callable[[], str],
                     body: Callable[[psycopg.AsyncConnection, round_trip.State], Awaitable[Any]],
-                    threshold: int | None = 5) -> Any:
+                    threshold: int | None = 5, run: Callable[[Awaitable[Any]], Any] = asyncio.run) -> Any:
     """``body(connection, its round trips' state)`` on a new connection as the event loop's engine makes them
-    (autocommit, psycopg preparing nothing) to a new database, with a table ``t (k int primary key, v text)``."""
+    (autocommit, psycopg preparing nothing) to a new database, with a table ``t (k int primary key, v text)``;
+    ``run``: on which loop (the standard library's unless a test asks for each: the ``run_on_loop`` fixture)."""
     url = libpq_url(fresh_postgres())
 
     async def main() -> Any:
@@ -51,7 +52,7 @@ def on_a_connection(fresh_postgres: Callable[[], str],
         finally:
             await conn.close()
 
-    return asyncio.run(main())
+    return run(main())
 
 
 async def prepared_names(conn: psycopg.AsyncConnection) -> list[str]:
@@ -64,7 +65,8 @@ INSERT = b"INSERT INTO t (k, v) VALUES ($1, $2)"
 READ = b"SELECT k, v, now() > '2000-01-01' FROM t WHERE k <= $1 ORDER BY k"
 
 
-def test_a_round_trip_is_one_write_and_its_answers_come_in_order(fresh_postgres: Callable[[], str]) -> None:
+def test_a_round_trip_is_one_write_and_its_answers_come_in_order(fresh_postgres: Callable[[], str],
+                                                                run_on_loop: Any) -> None:
     async def body(conn: psycopg.AsyncConnection, state: round_trip.State) -> None:
         work: Work = [(b"BEGIN", [], False), (INSERT, [1, "one"], False), (INSERT, [[2, None], [3, "三"]], True),
                       (READ, [2], False), (b"UPDATE t SET v = 'x' WHERE k > $1", [0], False), (b"COMMIT", [], False)]
@@ -78,7 +80,7 @@ def test_a_round_trip_is_one_write_and_its_answers_come_in_order(fresh_postgres:
         cursor = await conn.execute("SELECT k, v FROM t ORDER BY k")
         assert await cursor.fetchall() == [(1, "x"), (2, "x"), (3, "x")]
 
-    on_a_connection(fresh_postgres, body)
+    on_a_connection(fresh_postgres, body, run=run_on_loop)
 
 
 def test_statements_are_prepared_as_psycopg_prepares_its_own(fresh_postgres: Callable[[], str],
@@ -172,6 +174,7 @@ def test_psycopgs_rollback_on_the_loops_engine_keeps_what_was_prepared(fresh_pos
 
 
 def test_a_round_trip_cut_while_it_sends_is_cancelled_and_the_connection_kept(fresh_postgres: Callable[[], str],
+                                                                            run_on_loop: Any,
                                                                             postgres_server: str) -> None:
     """Cut while its statements are still being written (the server asleep in the first, the rest larger than
     the sockets' buffers): the server's statement is cancelled, the rest sent and answered, the connection
@@ -202,7 +205,7 @@ def test_a_round_trip_cut_while_it_sends_is_cancelled_and_the_connection_kept(fr
         assert (await round_trip.run(conn, state, [(INSERT, [1, "y"], False)]))[0].count == 1  # prepared again
         assert await prepared_names(conn) == ["_copay_3"]  # the cut round trip's closed first
 
-    on_a_connection(fresh_postgres, body, 0)
+    on_a_connection(fresh_postgres, body, 0, run_on_loop)
 
 
 def test_a_name_the_server_may_still_hold_is_closed_until_it_confirms(fresh_postgres: Callable[[], str],

@@ -42,11 +42,11 @@ def test_a_server_that_does_not_start_is_not_left_running(tmp_path: Path, monkey
         started.append(popen(*args, **kwargs))
         return started[-1]
 
-    def never(self: run.Server) -> int:
+    def never(self: run.Server) -> dict:
         raise SystemExit("server did not start")
 
     monkeypatch.setattr(run.subprocess, "Popen", keep)
-    monkeypatch.setattr(run.Server, "_wait_for_port", never)
+    monkeypatch.setattr(run.Server, "_wait_for_listening", never)
     with pytest.raises(SystemExit, match="did not start"):
         run.Server(tmp_path, "", "stuck", [sys.executable, "-c", "import time; time.sleep(60)"])
     assert len(started) == 1 and started[0].poll() is not None  # killed, and waited for
