@@ -3,7 +3,7 @@ answers any unary call with the request's bytes, and does nothing else: no call 
 metrics, no principal. What gRPC itself costs a call on this machine; the gateway's ``Echo`` against it is
 what the gateway's per-call stack costs.
 
-    python -m gateway.bench.bare CERTS_DIR     (prints {"msg": "listening", "port": N} once serving)
+    python -m gateway.bench.bare CERTS_DIR     (prints {"msg": "listening", "port": N, "event_loop": ...})
 
 It runs on the event loop the gateway runs on (COPAY_EVENT_LOOP), so that the difference is the gateway's own.
 """
