@@ -62,7 +62,8 @@ class Settings:
     """host:port of the read-only operator console (COPAY_CONSOLE_LISTEN); 'off' disables it. On loopback it
     is plain HTTP; beyond loopback HTTPS that requires an operator's client certificate (the federation CA)."""
     max_concurrent_rpcs: int = 256
-    """Calls and streams in progress beyond this are answered RESOURCE_EXHAUSTED at once (COPAY_MAX_CONCURRENT_RPCS)."""
+    """Calls and streams in progress at once (COPAY_MAX_CONCURRENT_RPCS): streams take at most max_streams of
+    them, calls the rest; one more is answered RESOURCE_EXHAUSTED (TOO_MANY_CALLS) at once, logged and counted."""
     max_calls_per_principal: int = 128
     """Unary calls in progress per region or operator (COPAY_MAX_CALLS_PER_PRINCIPAL), so one cannot take them all."""
     max_streams: int = 64
@@ -113,7 +114,12 @@ class Settings:
             if raw is not None:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return replace(cls(), **{name: _checked(name, value) for name, value in values.items()})
+        settings = replace(cls(), **{name: _checked(name, value) for name, value in values.items()})
+        if settings.max_streams >= settings.max_concurrent_rpcs:
+            raise ConfigError(f"COPAY_MAX_STREAMS must be less than COPAY_MAX_CONCURRENT_RPCS "
+                              f"({settings.max_concurrent_rpcs}): calls need slots of their own, not "
+                              f"{settings.max_streams!r}")
+        return settings
 
     def path(self, name: str) -> Path:
         return Path(self.certs_dir) / name

@@ -8,10 +8,13 @@
   certificate, or one of a region that is not registered or is disabled, is
   refused (gateway.api.admission); a certificate that names nobody may call
   nothing but ``Health/Check``;
-* budgets: unary calls in flight per principal; streams (health ``Watch``,
-  reflection) have a budget of their own, in all and per principal, and end
-  after ``stream_max_seconds``, so that open streams can never take the slots
-  that calls need (gRPC's own limit, ``maximum_concurrent_rpcs``, counts both);
+* budgets: unary calls in flight, per principal and in all; streams (health
+  ``Watch``, reflection) have a budget of their own, in all and per principal,
+  and end after ``stream_max_seconds``, so that open streams can never take the
+  slots that calls need. A call beyond a budget is refused here, with its line
+  and its count, not by gRPC's own limit (``maximum_concurrent_rpcs``), which
+  answers before any handler runs and leaves no trace: that one is set above
+  these budgets (gateway.server), for the calls they do not see;
 * a Refusal becomes an AIP-193 status; a database that cannot take the call
   now (StoreUnavailable) answers UNAVAILABLE, one whose concurrent transactions kept winning
   past the retries (Conflict) ABORTED; any other error becomes INTERNAL,
@@ -55,6 +58,8 @@ OPEN_TO_ANYONE = "/grpc.health.v1.Health/Check"
 class Limits:
     calls_per_principal: int = 128
     """Unary calls in flight at once per principal (one region cannot take every slot)."""
+    calls: int | None = None
+    """Unary calls in flight at once, in all (None: no limit here)."""
     streams: int = 64
     """Streams open at once, in all."""
     streams_per_principal: int = 8
@@ -72,7 +77,7 @@ class Budget:
 
     def take(self, who: str) -> bool:
         held = self._held.get(who, 0)
-        if held >= self._per_principal or (self._total is not None and self._sum >= self._total):
+        if held >= self._per_principal or self.full():
             return False
         self._held[who] = held + 1
         self._sum += 1
@@ -85,6 +90,10 @@ class Budget:
         else:
             del self._held[who]
         self._sum -= 1
+
+    def full(self) -> bool:
+        """Whether every slot of the total is held."""
+        return self._total is not None and self._sum >= self._total
 
 
 class CallStack(grpc.GenericRpcHandler):
@@ -100,7 +109,7 @@ class CallStack(grpc.GenericRpcHandler):
         self._metrics = metrics
         self._limits = limits
         self._admission = admission or Admission()
-        self._calls = Budget(limits.calls_per_principal)
+        self._calls = Budget(limits.calls_per_principal, limits.calls)
         self._streams = Budget(limits.streams_per_principal, limits.streams)
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
         self._generic: list[grpc.GenericRpcHandler] = []
@@ -156,8 +165,7 @@ class CallStack(grpc.GenericRpcHandler):
             held = self._calls.take(who)
             try:
                 if not held:
-                    raise Refusal(Category.RESOURCE_EXHAUSTED, "TOO_MANY_CALLS", f"{who or 'this caller'} has "
-                                  f"{self._limits.calls_per_principal} calls in flight already; retry later")
+                    raise self._too_many_calls(who)
                 request = _parsed(parse, raw, method)
                 if identity is not None and (refused := self._admission.refusal(identity)) is not None:
                     raise refused
@@ -255,6 +263,13 @@ class CallStack(grpc.GenericRpcHandler):
                 done(principal, context, started, refusal)
 
         return written
+
+    def _too_many_calls(self, who: str) -> Refusal:
+        if self._calls.full():
+            why = f"the gateway has {self._limits.calls} calls in flight already"
+        else:
+            why = f"{who or 'this caller'} has {self._limits.calls_per_principal} calls in flight already"
+        return Refusal(Category.RESOURCE_EXHAUSTED, "TOO_MANY_CALLS", f"{why}; retry later")
 
     @staticmethod
     def _record(rpc: RpcMetrics, line: RpcLine, who: str, context: grpc.aio.ServicerContext, seconds: float,

@@ -16,7 +16,8 @@ MALFORMED_REQUEST          INVALID_ARGUMENT     the bytes are not the method's p
 REQUEST_ID_REUSED          INVALID_ARGUMENT     same request_id, different content (AIP-155)
 UNKNOWN_PRINCIPAL          UNAUTHENTICATED      certificate names no region or operator; it
                                                 may call only Health/Check
-TOO_MANY_CALLS             RESOURCE_EXHAUSTED   the caller has its share of calls in flight
+TOO_MANY_CALLS             RESOURCE_EXHAUSTED   the caller, or the gateway, has its share of
+                                                calls in flight
 TOO_MANY_STREAMS           RESOURCE_EXHAUSTED   the caller, or the gateway, has its share of
                                                 streams open
 PRINCIPAL_NOT_ADMITTED     PERMISSION_DENIED    this kind of caller may not call the method

@@ -5,8 +5,10 @@ capped. Every wait is a poll with a deadline, never a sleep that decides the out
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
+import urllib.request
 import time
 from datetime import date
 from typing import Callable, TypeVar
@@ -253,6 +255,46 @@ def test_calls_in_flight_are_budgeted_per_principal(own_gateway, tmp_path):
 
 class _NotYet(Exception):
     pass
+
+
+def test_calls_in_flight_are_budgeted_in_all_and_a_refusal_is_logged_and_counted(own_gateway, tmp_path):
+    """COPAY_MAX_CONCURRENT_RPCS less COPAY_MAX_STREAMS is what calls may hold at once, whoever calls: one
+    more is refused by the call stack, with its line and its count (gRPC's own limit, which would refuse it
+    unseen, is set higher); streams keep their own budget; the slots come back when the calls end."""
+    gw = own_gateway(COPAY_MAX_CONCURRENT_RPCS="3", COPAY_MAX_STREAMS="1")  # calls: 2 in all
+    echo(gw, C)
+    lock = sqlite3.connect(tmp_path / "copay.db", isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # A's and B's writes below wait in the writer until the ROLLBACK
+    try:
+        held = [gw.members(cert).BatchUpsertMembers.future(pb.BatchUpsertMembersRequest(
+            parent=f"regions/{region}", request_id=f"held-{region}", members=[pb.MemberRecord(
+                psn_no="H1", id_number=id_number(region, date(1990, 1, 1), 1), insuring_region=region,
+                insurance_type=pb.INSURANCE_TYPE_EMPLOYEE, enrolment_status=pb.ENROLMENT_STATUS_NORMAL)]),
+            timeout=60) for cert, region in ((A, "320300"), (B, "320100"))]
+        c = gw.channel(C)
+        until = time.monotonic() + 8  # well inside the writer's 10 s busy timeout
+        while True:  # C's echoes are served until both held calls have reached the call stack
+            try:
+                echo(gw, C, c)
+            except grpc.RpcError as err:
+                refusal = err
+                break
+            assert time.monotonic() < until, "the held calls never counted against the gateway's budget"
+            time.sleep(0.01)
+        assert (refusal.code(), reason(refusal)) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "TOO_MANY_CALLS")
+        assert refusal.details() == "the gateway has 2 calls in flight already; retry later"
+        open_watch(c).cancel()  # a stream is not a call: its own budget admits it
+        assert not any(call.done() for call in held)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert [call.result().members[0].psn_no for call in held] == ["H1", "H1"]
+    line = gw.logged("/copay.v1.DiagnosticsService/Echo", "RESOURCE_EXHAUSTED")[-1]
+    assert (line["principal"], line["reason"]) == ("region/110000", "TOO_MANY_CALLS")
+    body = urllib.request.urlopen(f"http://127.0.0.1:{gw.metrics_port}/metrics", timeout=T).read().decode()
+    assert re.search(r'^copay_rpc_refusals_total\{method="/copay\.v1\.DiagnosticsService/Echo",'
+                     r'reason="TOO_MANY_CALLS",rule=""\} [1-9]', body, re.M), body
+    assert poll(lambda: echo(gw, C, c), retry_on=(grpc.StatusCode.RESOURCE_EXHAUSTED,)).principal == "region/110000"
 
 
 # --- TLS connections --------------------------------------------------------------------------------------

@@ -259,3 +259,11 @@ def test_serve_runs_on_uvloop_unless_told_the_standard_loop(monkeypatch):
         event_loop("uvloop")
     assert str(missing.value) == ("COPAY_EVENT_LOOP is uvloop, which is not installed here (pip install uvloop); "
                                   "or set COPAY_EVENT_LOOP=asyncio")
+
+
+def test_streams_must_leave_calls_slots_of_their_own():
+    assert Settings.from_env({"COPAY_MAX_CONCURRENT_RPCS": "65"}).max_streams == 64  # one slot left to calls
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"COPAY_MAX_CONCURRENT_RPCS": "64"})
+    assert str(refused.value) == ("COPAY_MAX_STREAMS must be less than COPAY_MAX_CONCURRENT_RPCS (64): calls need "
+                                  "slots of their own, not 64")
