@@ -63,7 +63,8 @@ class Settings:
     is plain HTTP; beyond loopback HTTPS that requires an operator's client certificate (the federation CA)."""
     max_concurrent_rpcs: int = 256
     """Calls and streams in progress at once (COPAY_MAX_CONCURRENT_RPCS): streams take at most max_streams of
-    them, calls the rest; one more is answered RESOURCE_EXHAUSTED (TOO_MANY_CALLS) at once, logged and counted."""
+    them, calls the rest; one call more is answered RESOURCE_EXHAUSTED (TOO_MANY_CALLS) at once, logged and
+    counted. Must be greater than max_streams."""
     max_calls_per_principal: int = 128
     """Unary calls in progress per region or operator (COPAY_MAX_CALLS_PER_PRINCIPAL), so one cannot take them all."""
     max_streams: int = 64
@@ -116,9 +117,9 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = replace(cls(), **{name: _checked(name, value) for name, value in values.items()})
         if settings.max_streams >= settings.max_concurrent_rpcs:
-            raise ConfigError(f"COPAY_MAX_STREAMS must be less than COPAY_MAX_CONCURRENT_RPCS "
-                              f"({settings.max_concurrent_rpcs}): calls need slots of their own, not "
-                              f"{settings.max_streams!r}")
+            raise ConfigError(f"COPAY_MAX_CONCURRENT_RPCS ({settings.max_concurrent_rpcs}) must be greater than "
+                              f"COPAY_MAX_STREAMS ({settings.max_streams}): streams take at most that many of its "
+                              "slots, calls the rest; raise the one or lower the other")
         return settings
 
     def path(self, name: str) -> Path:

@@ -146,8 +146,10 @@ async def serve(settings: Settings) -> int:
     await follow_control(db, admission, metrics, crl)  # the first state is in place before any call
     readiness = Readiness(db, _instant_checks(db, stopping))
     await readiness.check()  # /readyz answers from what it found from the first request on
-    limits = Limits(settings.max_calls_per_principal, settings.max_concurrent_rpcs - settings.max_streams,
-                    settings.max_streams, settings.max_streams_per_principal, settings.stream_max_seconds)
+    limits = Limits(calls_per_principal=settings.max_calls_per_principal,
+                    calls=settings.max_concurrent_rpcs - settings.max_streams, streams=settings.max_streams,
+                    streams_per_principal=settings.max_streams_per_principal,
+                    stream_max_seconds=settings.stream_max_seconds)
     # The call stack's budgets refuse first, each refusal logged and counted. gRPC's own limit refuses before
     # any handler runs, leaving no trace: twice as high, it stays for what the budgets do not see (a call to no
     # such method; a call whose handler is done and whose answer is still being sent).

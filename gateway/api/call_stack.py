@@ -95,6 +95,9 @@ class Budget:
         """Whether every slot of the total is held."""
         return self._total is not None and self._sum >= self._total
 
+    def holds_its_share(self, who: str) -> bool:
+        return self._held.get(who, 0) >= self._per_principal
+
 
 class CallStack(grpc.GenericRpcHandler):
     """Every method's handler wrapped once, at registration: the generated ``add_*_to_server`` functions are
@@ -265,10 +268,11 @@ class CallStack(grpc.GenericRpcHandler):
         return written
 
     def _too_many_calls(self, who: str) -> Refusal:
-        if self._calls.full():
-            why = f"the gateway has {self._limits.calls} calls in flight already"
-        else:
+        """Names the caller's own share if that is what is held (it would refuse the call either way)."""
+        if self._calls.holds_its_share(who):
             why = f"{who or 'this caller'} has {self._limits.calls_per_principal} calls in flight already"
+        else:
+            why = f"the gateway has {self._limits.calls} calls in flight already"
         return Refusal(Category.RESOURCE_EXHAUSTED, "TOO_MANY_CALLS", f"{why}; retry later")
 
     @staticmethod

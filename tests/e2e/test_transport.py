@@ -50,12 +50,16 @@ def test_client_that_does_not_trust_the_server_is_refused(gateway):
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-def test_calls_beyond_the_concurrency_limit_get_resource_exhausted(own_gateway):
-    gw = own_gateway(COPAY_MAX_CONCURRENT_RPCS="1")
-    watch = health_pb2_grpc.HealthStub(gw.channel()).Watch(health_pb2.HealthCheckRequest(), timeout=30)
-    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING  # holds the only slot
+def test_a_stream_takes_a_streams_slot_of_the_concurrency_limit_never_a_calls(own_gateway):
+    """COPAY_MAX_CONCURRENT_RPCS 2, of which COPAY_MAX_STREAMS 1: the one stream open, a call is still served
+    (the calls' budget in all is tested in test_budgets); a second stream is refused."""
+    gw = own_gateway(COPAY_MAX_CONCURRENT_RPCS="2", COPAY_MAX_STREAMS="1")
+    health = health_pb2_grpc.HealthStub(gw.channel())
+    watch = health.Watch(health_pb2.HealthCheckRequest(), timeout=30)
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING  # holds the streams' one slot
+    gw.members().ListMembers(pb.ListMembersRequest(parent="regions/320300"), timeout=T)  # served
     with pytest.raises(grpc.RpcError) as err:
-        gw.members().ListMembers(pb.ListMembersRequest(parent="regions/320300"), timeout=T)
+        next(health.Watch(health_pb2.HealthCheckRequest(), timeout=T))
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     watch.cancel()
 

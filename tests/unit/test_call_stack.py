@@ -10,7 +10,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import generate_latest
 
 from gateway._proto.copay.v1 import diagnostics_pb2, diagnostics_pb2_grpc
-from gateway.api.call_stack import CallStack
+from gateway.api.call_stack import CallStack, Limits
 from gateway.api.diagnostics import DiagnosticsServicer
 from gateway.observability.metrics import Metrics
 
@@ -98,3 +98,16 @@ def test_an_unknown_method_is_unimplemented_and_not_remembered():
         assert stack.service(Details("/test.Ping/Nothing")) is None  # gRPC answers UNIMPLEMENTED
     assert ping.asked == ["/test.Ping/Nothing"] * 3
     assert "/test.Ping/Nothing" not in stack._wrapped  # a caller inventing names cannot grow the stack's table
+
+
+def test_a_call_beyond_a_budget_is_told_whose_share_is_held() -> None:
+    """The caller's own share if it holds it all (it would be refused whatever the others hold), else the
+    gateway's total."""
+    stack = CallStack(Metrics(), Limits(calls_per_principal=2, calls=3))
+    taken = [stack._calls.take(who) for who in ("region/1", "region/1", "region/1", "region/2")]
+    assert taken == [True, True, False, True]  # the total (3) is held now
+    assert stack._too_many_calls("region/1").message == "region/1 has 2 calls in flight already; retry later"
+    assert stack._too_many_calls("region/3").message == "the gateway has 3 calls in flight already; retry later"
+    assert not stack._calls.take("region/3")
+    stack._calls.give("region/2")
+    assert stack._calls.take("region/3") and not stack._calls.take("region/1")

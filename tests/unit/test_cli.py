@@ -265,5 +265,6 @@ def test_streams_must_leave_calls_slots_of_their_own():
     assert Settings.from_env({"COPAY_MAX_CONCURRENT_RPCS": "65"}).max_streams == 64  # one slot left to calls
     with pytest.raises(ConfigError) as refused:
         Settings.from_env({"COPAY_MAX_CONCURRENT_RPCS": "64"})
-    assert str(refused.value) == ("COPAY_MAX_STREAMS must be less than COPAY_MAX_CONCURRENT_RPCS (64): calls need "
-                                  "slots of their own, not 64")
+    assert str(refused.value) == ("COPAY_MAX_CONCURRENT_RPCS (64) must be greater than COPAY_MAX_STREAMS (64): "
+                                  "streams take at most that many of its slots, calls the rest; raise the one or "
+                                  "lower the other")
