@@ -77,7 +77,7 @@ class Budget:
 
     def take(self, who: str) -> bool:
         held = self._held.get(who, 0)
-        if held >= self._per_principal or self.full():
+        if held >= self._per_principal or (self._total is not None and self._sum >= self._total):
             return False
         self._held[who] = held + 1
         self._sum += 1
@@ -90,10 +90,6 @@ class Budget:
         else:
             del self._held[who]
         self._sum -= 1
-
-    def full(self) -> bool:
-        """Whether every slot of the total is held."""
-        return self._total is not None and self._sum >= self._total
 
     def holds_its_share(self, who: str) -> bool:
         return self._held.get(who, 0) >= self._per_principal

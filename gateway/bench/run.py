@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, Sequence
 
 import grpc
 from sqlalchemy import Engine, func, select
@@ -153,8 +153,9 @@ def loops(servers: Iterable[Server | Fleet]) -> str:
     return ", ".join(sorted({server.loop for server in servers}))
 
 
-def bare_server(folder: Path) -> Server:
-    return Server(folder, "", "bare", [sys.executable, "-m", "gateway.bench.bare", str(folder / "certs")])
+def bare_server(folder: Path, under: Sequence[str] = ()) -> Server:
+    """Case (a0)'s server; ``under``: a command it runs under (valgrind's, for ``--instructions``)."""
+    return Server(folder, "", "bare", [*under, sys.executable, "-m", "gateway.bench.bare", str(folder / "certs")])
 
 
 @dataclass(frozen=True)
@@ -472,8 +473,7 @@ def count_instructions(folder: Path, url: str, args: argparse.Namespace) -> str:
     out = folder / "callgrind"
     under = instructions.valgrind(out)
     with ThreadPoolExecutor(2) as pool:  # both start under valgrind at once: several seconds each
-        starting = [pool.submit(Server, folder, "", "bare",
-                                [*under, sys.executable, "-m", "gateway.bench.bare", str(folder / "certs")]),
+        starting = [pool.submit(bare_server, folder, under),
                     pool.submit(Server, folder, url, command=[*under, sys.executable, "-m", "gateway.cli", "serve"])]
     started = [each.result() for each in starting if each.exception() is None]
     if len(started) < len(starting):
