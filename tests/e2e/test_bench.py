@@ -38,6 +38,9 @@ def test_bench_prints_every_case_without_errors(tmp_path: Path, capsys: pytest.C
     for target in ("(a) >= 80% of (a0)", "(b) >= 50% of (a)", "(b) >= 45% of (a0)", "(d) within 10% of (b)",
                    "(e) within 10% of (b)"):
         assert f"target {target}" in out
+    asked = re.findall(r"^  (\(\w+\) >= \d+% of \(\w+\)): (?:none|[\d,]+ us); it took [\d,]+ us, \(\w+\) [\d,]+ us$",
+                       out, re.M)
+    assert asked == ["(a) >= 80% of (a0)", "(b) >= 50% of (a)", "(b) >= 45% of (a0)", "(c) >= 25% of (a)"], out
     assert re.search(r"^per-call stack \(server CPU of \(a\) minus \(a0\)\): -?\d+ us", out, re.M)
     assert re.search(r"^\(d\) vs \(b\): [+-]\d+% \(they took turns\)", out, re.M)
     # case (e) closed one window a turn, each of all its lines, and read a region's detail of it
