@@ -89,10 +89,16 @@ async def count(pids: dict[str, int], ports: dict[str, int], certs: Path, calls:
             await asyncio.sleep(took)
             _control(pids[case], "--instr=off")
             _control(pids[case], f"--dump=idle-{case}")
-        idle = counted(out, f"idle-{case}")
-        result[case] = round((counted(out, case) - idle) / calls)
-        result["idle"] = max(result.get("idle", 0), round(idle / calls))
+        result[case], idle = per_call(out, case, calls)
+        result["idle"] = max(result.get("idle", 0), idle)
     return result
+
+
+def per_call(out: Path, case: str, calls: int) -> tuple[int, int]:
+    """A call's instructions of ``case``, its server's own meanwhile (its ``idle-`` dumps) taken off; and
+    that background's, a call."""
+    idle = counted(out, f"idle-{case}")
+    return round((counted(out, case) - idle) / calls), round(idle / calls)
 
 
 def report(per_call: dict[str, int], calls: int, loop: str) -> str:

@@ -1,6 +1,6 @@
 """The instruction count's own bookkeeping (gateway.bench.instructions): a run starts from an empty folder, a
-case's count is the sum of its dumps only, a process callgrind does not answer for stops the run, and a
-server that does not start is not left running."""
+case's count is the sum of its dumps only, less its server's own meanwhile, a process callgrind does not
+answer for stops the run, and a server that does not start is not left running."""
 
 from __future__ import annotations
 
@@ -27,6 +27,14 @@ def test_a_case_counts_its_own_dumps_of_every_process(tmp_path: Path) -> None:
     for name, (case, total) in dumps.items():
         (tmp_path / name).write_text(f"version: 1\ndesc: Trigger: dump {case}\nsummary: 0\ntotals: {total}\n")
     assert [instructions.counted(tmp_path, case) for case in ("a", "b", "idle-b", "c")] == [10, 120, 7, 0]
+
+
+def test_a_call_counts_less_its_servers_background_for_as_long(tmp_path: Path) -> None:
+    dumps = {"1.1": ("b", 1000), "2.1": ("b", 205), "1.2": ("idle-b", 90), "2.2": ("idle-b", 15), "1.3": ("a", 50)}
+    for name, (case, total) in dumps.items():
+        (tmp_path / name).write_text(f"version: 1\ndesc: Trigger: dump {case}\nsummary: 0\ntotals: {total}\n")
+    assert instructions.per_call(tmp_path, "b", 5) == (220, 21)  # (1,205 - 105) / 5, 105 / 5
+    assert instructions.per_call(tmp_path, "a", 5) == (10, 0)  # no background dumped: nothing taken off
 
 
 def test_a_process_callgrind_does_not_answer_for_stops_the_run(valgrind: None) -> None:
