@@ -101,13 +101,13 @@ def per_call(out: Path, case: str, calls: int) -> tuple[int, int]:
     return round((counted(out, case) - idle) / calls), round(idle / calls)
 
 
-def report(per_call: dict[str, int], calls: int, loop: str) -> str:
-    bare = per_call["a0"]
+def report(counts: dict[str, int], calls: int, loop: str) -> str:
+    bare = counts["a0"]
     rows = [f"instructions a call, {calls:,} calls one at a time, the servers on {loop} "
             "(valgrind's callgrind: the servers' own, in user space; not the kernel's, the client's or the "
             "database's):"]
     for case, name in CASES.items():
-        rows.append(f"  {name:<40} {per_call[case]:>12,}  {per_call[case] / bare:5.2f} x (a0)")
-    rows.append(f"per-call stack ((a) minus (a0)): {per_call['a'] - bare:,} instructions; taken off each case: "
-                f"what its server did on its own for as long, at most {per_call['idle']:,} a call")
+        rows.append(f"  {name:<40} {counts[case]:>12,}  {counts[case] / bare:5.2f} x (a0)")
+    rows.append(f"per-call stack ((a) minus (a0)): {counts['a'] - bare:,} instructions; taken off each case: "
+                f"what its server did on its own for as long, at most {counts['idle']:,} a call")
     return "\n".join(rows)

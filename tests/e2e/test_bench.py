@@ -38,7 +38,8 @@ def test_bench_prints_every_case_without_errors(tmp_path: Path, capsys: pytest.C
     for target in ("(a) >= 80% of (a0)", "(b) >= 50% of (a)", "(b) >= 45% of (a0)", "(d) within 10% of (b)",
                    "(e) within 10% of (b)"):
         assert f"target {target}" in out
-    asked = re.findall(r"^  (\(\w+\) >= \d+% of \(\w+\)): (?:none|[\d,]+ us); it took [\d,]+ us, \(\w+\) [\d,]+ us$",
+    asked = re.findall(r"^  (\(\w+\) >= \d+% of \(\w+\)): (?:none|[\d,]+ us) at the CPU it used, (?:none|[\d,]+ us) "
+                       r"with \d+ cores; it took [\d,]+ us, \(\w+\) [\d,]+ us$",
                        out, re.M)
     assert asked == ["(a) >= 80% of (a0)", "(b) >= 50% of (a)", "(b) >= 45% of (a0)", "(c) >= 25% of (a)"], out
     assert re.search(r"^per-call stack \(server CPU of \(a\) minus \(a0\)\): -?\d+ us", out, re.M)

@@ -30,10 +30,10 @@ def test_a_case_counts_its_own_dumps_of_every_process(tmp_path: Path) -> None:
 
 
 def test_a_call_counts_less_its_servers_background_for_as_long(tmp_path: Path) -> None:
-    dumps = {"1.1": ("b", 1000), "2.1": ("b", 205), "1.2": ("idle-b", 90), "2.2": ("idle-b", 15), "1.3": ("a", 50)}
+    dumps = {"1.1": ("b", 1000), "2.1": ("b", 207), "1.2": ("idle-b", 90), "2.2": ("idle-b", 13), "1.3": ("a", 50)}
     for name, (case, total) in dumps.items():
         (tmp_path / name).write_text(f"version: 1\ndesc: Trigger: dump {case}\nsummary: 0\ntotals: {total}\n")
-    assert instructions.per_call(tmp_path, "b", 5) == (220, 21)  # (1,205 - 105) / 5, 105 / 5
+    assert instructions.per_call(tmp_path, "b", 5) == (221, 21)  # (1,207 - 103) / 5 = 220.8, 103 / 5 = 20.6
     assert instructions.per_call(tmp_path, "a", 5) == (10, 0)  # no background dumped: nothing taken off
 
 
