@@ -435,16 +435,16 @@ def report(first: dict[str, Result], second: dict[str, Result], args: argparse.N
         checks += [(f"p99 of (b) < {limit} ms at {args.rate:g}/s", first["b"].p99_ms < limit),
                    (f"(b) achieved >= 99% of {args.rate:g}/s", first["b"].rate >= 0.99 * args.rate)]
     else:
-        shares = [("a", "a0", 0.80)] if bare else []
-        shares += ([("b", "a", 0.50)] + ([("b", "a0", 0.45)] if bare else [])) if engine == "sqlite" else \
+        goals = [("a", "a0", 0.80)] if bare else []  # (case, of which case, the least share)
+        goals += ([("b", "a", 0.50)] + ([("b", "a0", 0.45)] if bare else [])) if engine == "sqlite" else \
             [("b", "a", 0.40)]
-        shares.append(("c", "a", 0.25))
+        goals.append(("c", "a", 0.25))
         # At the CPU a case used here, its rate goes as the inverse of its cost a call: the rate asked allows
         # in all its cost times (made / asked), of which the client and the database keep what they took. With
         # every core busy (more processes, a lighter loop) it would allow at most the cores over the rate asked.
         rows.append("\nServer CPU a call that each share asked allows, the client's and the database's CPU a call "
                     "taken as they were: at the CPU its case used here, and with every core:")
-        for case, base, least in shares:
+        for case, base, least in goals:
             r, ceiling = first[case], first[base]
             asked, kept = least * ceiling.rate, r.client_cpu_us + (r.database_cpu_us or 0.0)
             rows.append(f"  ({case}) >= {least:.0%} of ({base}): {_us(_in_all(r) * r.rate / asked - kept)} at the "
